@@ -1,0 +1,71 @@
+# bouncer — `make help` lists the targets.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+# Use uv from PATH when there is one, else bootstrap it into the virtualenv with pip.
+UV := $(or $(shell command -v uv 2>/dev/null),$(BIN)/uv)
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --inexact
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install bouncer with its dev tools (uv.lock)
+
+run: install ## Run the service on the embedded default (SQLite under ./data) at http://$(HOST):$(PORT)
+	$(BIN)/bouncer serve --host $(HOST) --port $(PORT)
+
+serve: run
+
+test: install ## Run the suite on SQLite, then on PostgreSQL ($$TEST_DATABASE_URL, or a local server if one answers)
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -m tests.pg_probe "$(PG_URL)"; then \
+		$(MAKE) --no-print-directory test-pg; \
+	else \
+		echo "PostgreSQL: no server at $(PG_URL) and TEST_DATABASE_URL unset: skipped the PostgreSQL run"; \
+		if [ -n "$$REQUIRE_POSTGRES" ]; then exit 1; fi; \
+	fi
+
+test-sqlite: install ## Run the suite on SQLite only
+	@echo "== tests on SQLite"
+	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default $(PG_URL))
+	@echo "== tests on PostgreSQL"
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## Format and autofix with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+check: lint typecheck test ## Everything CI runs
+
+migrate: install ## Upgrade the configured database to the newest migration
+	$(BIN)/bouncer db upgrade
+
+revision: install ## New migration: make revision m="add thing"
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+clean: ## Remove the virtualenv and caches (not ./data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

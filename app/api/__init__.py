@@ -1,0 +1,1 @@
+"""The HTTP front door: thin routers over the domain packages."""

@@ -1,0 +1,35 @@
+"""Dependencies the routers share: settings, the database session, the app's services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the handler returns, before the response is sent."""
+    async with get_database(request).session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+# scope="function": the commit happens before the response goes out, so a 200
+# always means the work is durable (SNS retries only 5xx and time-outs).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

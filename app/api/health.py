@@ -1,0 +1,55 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app import migrate
+from app.api.deps import DatabaseDep
+from app.outages import is_database_outage
+
+router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
+
+
+@router.get("/healthz", summary="The process is alive (no I/O)")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database is reachable and its schema is at head",
+    responses={503: {"description": "not ready; the body says why"}},
+)
+async def readyz(database: DatabaseDep) -> JSONResponse:
+    try:
+        current = await migrate.current_revision(database.engine)
+    except Exception as err:
+        if not is_database_outage(err):
+            raise
+        log.warning("readyz: database unreachable: %s", err)
+        return JSONResponse(
+            {"status": "unavailable", "error": f"database unreachable: {type(err).__name__}"},
+            status_code=503,
+        )
+    head = migrate.head_revision()
+    if current != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "error": f"schema is at {current or 'nothing'}, head is {head}: "
+                "run `bouncer db upgrade` or start with AUTO_MIGRATE=true",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "schema": head})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

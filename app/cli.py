@@ -1,0 +1,77 @@
+"""The ``bouncer`` command line: serve, migrate, and (later) manage the suppression list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from app import migrate
+from app.logs import configure_logging
+from app.main import prepare_database
+from app.middleware import StartupError
+from app.settings import Settings, load_settings
+
+cli = typer.Typer(
+    help="bouncer keeps Amazon SES senders off addresses that bounce or complain.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Migrate the database (AUTO_MIGRATE) and serve the API with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+    try:
+        asyncio.run(_prepare(settings))
+    except StartupError as err:
+        raise fail(str(err)) from None
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+async def _prepare(settings: Settings) -> None:
+    database = await prepare_database(settings)
+    await database.dispose()
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database schema to the newest migration."""
+    settings = load_settings().model_copy(update={"AUTO_MIGRATE": True})
+    try:
+        asyncio.run(_prepare(settings))
+    except StartupError as err:
+        raise fail(str(err)) from None
+    typer.echo(f"database at {migrate.head_revision()}")
+
+
+def main() -> None:
+    cli(prog_name="bouncer")
+
+
+if __name__ == "__main__":
+    main()

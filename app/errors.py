@@ -1,0 +1,140 @@
+"""The errors bouncer raises, and the one handler that renders them as ``{"error": ...}``.
+
+BouncerError(message)                      500 (never raised as such)
+├── EnvelopeInvalid                        400  body or headers are not a usable SNS message
+│   └── RawDeliveryRefused                 400  raw message delivery carries no signature
+├── Unauthorized                           401  missing or wrong credentials
+├── Forbidden                              403
+│   ├── SignatureInvalid                   403
+│   ├── CertificateNotAllowed              403
+│   ├── TopicNotAllowed                    403
+│   ├── MessageExpired                     403
+│   └── ReadOnlyToken                      403
+├── NotFound                               404
+├── AllRecipientsSuppressed                409  SES is not called
+├── BodyTooLarge                           413
+├── InvalidInput                           422  names the field
+├── SesRejected(ses_code)                  502
+└── Unavailable                            503  database or certificate host unreachable; retry
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+
+class BouncerError(Exception):
+    """Base of every error bouncer raises on purpose; ``message`` is shown to the caller."""
+
+    status_code: ClassVar[int] = 500
+    # A short, stable label for metrics and logs ("signature", "topic", ...).
+    cause: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message}
+
+
+class EnvelopeInvalid(BouncerError):
+    status_code = 400
+    cause = "malformed"
+
+
+class RawDeliveryRefused(EnvelopeInvalid):
+    cause = "raw_delivery"
+
+
+class Unauthorized(BouncerError):
+    status_code = 401
+    cause = "unauthorized"
+
+    def __init__(self, message: str, *, scheme: str = "Bearer", realm: str = "bouncer") -> None:
+        super().__init__(message)
+        self.challenge = f'{scheme} realm="{realm}"'
+
+
+class Forbidden(BouncerError):
+    status_code = 403
+    cause = "forbidden"
+
+
+class SignatureInvalid(Forbidden):
+    cause = "signature"
+
+
+class CertificateNotAllowed(Forbidden):
+    cause = "certificate"
+
+
+class TopicNotAllowed(Forbidden):
+    cause = "topic"
+
+
+class MessageExpired(Forbidden):
+    cause = "expired"
+
+
+class ReadOnlyToken(Forbidden):
+    cause = "read_only"
+
+
+class NotFound(BouncerError):
+    status_code = 404
+    cause = "not_found"
+
+
+class AllRecipientsSuppressed(BouncerError):
+    status_code = 409
+    cause = "all_recipients_suppressed"
+
+    def __init__(self, suppressed: Sequence[tuple[str, str]]) -> None:
+        super().__init__("every recipient is on the suppression list; SES was not called")
+        self.suppressed = list(suppressed)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": "all_recipients_suppressed",
+            "message": self.message,
+            "suppressed": [{"email": e, "reason": r} for e, r in self.suppressed],
+        }
+
+
+class BodyTooLarge(BouncerError):
+    status_code = 413
+    cause = "too_large"
+
+
+class InvalidInput(BouncerError):
+    status_code = 422
+    cause = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
+
+
+class SesRejected(BouncerError):
+    status_code = 502
+    cause = "ses_rejected"
+
+    def __init__(self, message: str, *, ses_code: str) -> None:
+        super().__init__(message)
+        self.ses_code = ses_code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "ses_code": self.ses_code}
+
+
+class Unavailable(BouncerError):
+    status_code = 503
+    cause = "unavailable"

@@ -1,0 +1,42 @@
+"""Prometheus metrics: defined once per process, rendered at GET /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUEST_LATENCY = Histogram(
+    "bouncer_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template, method and status.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+SNS_MESSAGES = Counter(
+    "bouncer_sns_messages_total",
+    "SNS messages received at /sns, by SNS message type and outcome.",
+    ["type", "outcome"],
+)
+
+SNS_REFUSALS = Counter(
+    "bouncer_sns_refusals_total",
+    "SNS messages refused, by cause (signature, certificate, topic, expired, malformed, ...).",
+    ["cause"],
+)
+
+SES_EVENTS = Counter(
+    "bouncer_ses_events_total",
+    "SES events recorded (after de-duplication), by event type.",
+    ["type"],
+)
+
+SUPPRESSIONS_ADDED = Counter(
+    "bouncer_suppressions_added_total",
+    "Addresses added to the suppression list, by reason.",
+    ["reason"],
+)
+
+SENDS = Counter(
+    "bouncer_sends_total",
+    "Send attempts through the wrapper, by outcome (sent, partial, all_suppressed, ses_error).",
+    ["outcome"],
+)

@@ -1,0 +1,153 @@
+"""Settings read from the environment, named exactly after SPEC's variables."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+# The plain URL forms SPEC §1 accepts, mapped to the async driver bouncer runs on.
+_PLAIN_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+_SCHEME = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+
+
+def normalize_database_url(url: str) -> str:
+    """Map ``sqlite:///``, ``postgresql://`` and ``postgres://`` to their async drivers.
+
+    An explicit driver (``postgresql+asyncpg://``) is kept as written.
+    """
+    url = url.strip()
+    match = _SCHEME.match(url)
+    if match is None:
+        raise ValueError(
+            "DATABASE_URL must look like sqlite:///path/to/file.db or "
+            "postgresql://user:password@host/dbname"
+        )
+    scheme = match["scheme"].lower()
+    if "+" in scheme:
+        return url
+    if scheme not in _PLAIN_SCHEMES:
+        raise ValueError(
+            f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite:/// or postgresql://"
+        )
+    driver_url = _PLAIN_SCHEMES[scheme] + url[match.end("scheme") :]
+    if scheme != "sqlite":
+        driver_url = _libpq_to_asyncpg(driver_url)
+    return driver_url
+
+
+def _libpq_to_asyncpg(url: str) -> str:
+    # libpq spells TLS `sslmode=require`; asyncpg only knows `ssl=require`.
+    parts = urlsplit(url)
+    query = [("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    # SPEC §1: runs
+    DATABASE_URL: str | None = None
+    DATA_DIR: Path = Path("data")
+    AUTO_MIGRATE: bool = True
+
+    # SPEC §2: the SNS endpoint
+    SNS_TOPIC_ARNS: CommaList = Field(default_factory=list)
+    SNS_AUTO_CONFIRM: bool = True
+    SNS_MAX_AGE_SECONDS: int = Field(default=3600, ge=0)
+    SNS_MIN_SIGNATURE_VERSION: int = Field(default=1, ge=1, le=2)
+    SNS_VERIFY_SIGNATURES: bool = True
+    SNS_CERT_DIR: Path | None = None
+    SNS_BASIC_AUTH: CommaList = Field(default_factory=list)
+
+    # SPEC §3: what bouncer does with SES events
+    SOFT_BOUNCE_LIMIT: int = Field(default=3, ge=1)
+    SOFT_BOUNCE_WINDOW_DAYS: int = Field(default=14, ge=1)
+    SOFT_BOUNCE_SUPPRESS_DAYS: int = Field(default=7, ge=1)
+
+    # SPEC §4: the ops API
+    API_TOKENS: CommaList = Field(default_factory=list)
+    API_READ_TOKENS: CommaList = Field(default_factory=list)
+
+    # SPEC §5: sending
+    AWS_REGION: str = "us-east-1"
+    SES_ENDPOINT_URL: str | None = None
+    SES_CONFIGURATION_SET: str | None = None
+
+    # SPEC §6: operations
+    LOG_FORMAT: Literal["json", "text"] | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("DATABASE_URL", mode="before")
+    @classmethod
+    def _use_async_driver(cls, value: object) -> object:
+        if isinstance(value, str):
+            return normalize_database_url(value) if value.strip() else None
+        return value
+
+    @field_validator(
+        "SNS_TOPIC_ARNS", "SNS_BASIC_AUTH", "API_TOKENS", "API_READ_TOKENS", mode="before"
+    )
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("SNS_BASIC_AUTH")
+    @classmethod
+    def _check_basic_auth(cls, value: list[str]) -> list[str]:
+        for pair in value:
+            user, sep, password = pair.partition(":")
+            if not sep or not user or not password:
+                raise ValueError("each SNS_BASIC_AUTH entry must be user:password")
+        return value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def database_url(self) -> str:
+        """The URL in force: ``DATABASE_URL``, else a SQLite file under ``DATA_DIR``."""
+        if self.DATABASE_URL:
+            return self.DATABASE_URL
+        return f"sqlite+aiosqlite:///{(self.DATA_DIR / 'bouncer.db').as_posix()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def describe_settings_error(err: ValidationError) -> str:
+    """One line naming each bad setting, for start-up failures."""
+    parts = []
+    for problem in err.errors():
+        name = ".".join(str(p) for p in problem["loc"]) or "settings"
+        parts.append(f"{name}: {problem['msg']}")
+    return "bad setting " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """get_settings(), but a bad value stops the process with one line, not a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as err:
+        raise SystemExit(describe_settings_error(err)) from None

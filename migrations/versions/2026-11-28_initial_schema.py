@@ -1,0 +1,24 @@
+"""initial schema
+
+The starting point every later migration builds on; the tables arrive with the
+features that need them.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-28
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
