@@ -1,0 +1,1 @@
+"""Amazon SES: the events it reports through SNS, and sending through it."""

@@ -1,0 +1,247 @@
+"""Read the SES JSON carried in an SNS ``Message`` into one SesEvent, whatever the text holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import KW_ONLY, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Shape = Literal["notification", "event", "unknown"]
+
+TYPES = (
+    "Bounce",
+    "Complaint",
+    "Delivery",
+    "Send",
+    "Reject",
+    "Open",
+    "Click",
+    "RenderingFailure",
+    "DeliveryDelay",
+    "Subscription",
+    "SetupNotice",
+    "Unknown",
+)
+
+# Configuration-set event publishing, field `eventType`:
+# https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
+_EVENT_TYPES = {
+    "Bounce": "Bounce",
+    "Complaint": "Complaint",
+    "Delivery": "Delivery",
+    "Send": "Send",
+    "Reject": "Reject",
+    "Open": "Open",
+    "Click": "Click",
+    "Rendering Failure": "RenderingFailure",  # AWS spells this one with a space
+    "DeliveryDelay": "DeliveryDelay",
+    "Subscription": "Subscription",
+}
+
+# Identity notifications, field `notificationType`:
+# https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
+# SES posts {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "You have
+# successfully subscribed your Amazon SNS topic ..."} when a topic is attached to an identity.
+_NOTIFICATION_TYPES = {
+    "Bounce": "Bounce",
+    "Complaint": "Complaint",
+    "Delivery": "Delivery",
+    "AmazonSnsSubscriptionSucceeded": "SetupNotice",
+}
+
+# SES publishes this plain text (not JSON) to the topic when an SNS event destination is
+# added to a configuration set.
+SETUP_NOTICE_TEXT = "Successfully validated SNS topic for Amazon SES event publishing."
+
+# The object that carries each type's own details, named as in the contents pages above.
+_DETAIL_KEY = {
+    "Bounce": "bounce",
+    "Complaint": "complaint",
+    "Delivery": "delivery",
+    "Send": "send",
+    "Reject": "reject",
+    "Open": "open",
+    "Click": "click",
+    "RenderingFailure": "failure",
+    "DeliveryDelay": "deliveryDelay",
+    "Subscription": "subscription",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SesRecipient:
+    email: str
+    """The address exactly as SES wrote it (not normalized)."""
+    status: str | None = None
+    action: str | None = None
+    diagnostic_code: str | None = None
+    """The recipient's ``diagnosticCode``; for a type with none per recipient, the event's own
+    explanation: ``delivery.smtpResponse``, ``reject.reason`` or ``failure.errorMessage``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SesEvent:
+    shape: Shape
+    type: str
+    """One of TYPES."""
+    _: KW_ONLY
+    bounce_type: str | None = None
+    bounce_subtype: str | None = None
+    complaint_feedback_type: str | None = None
+    complaint_subtype: str | None = None
+    delay_type: str | None = None
+    subscription_source: str | None = None
+    unsubscribe_all: bool | None = None
+    """``subscription.newTopicPreferences.unsubscribeAll``: the contact left every topic."""
+    ses_message_id: str | None = None
+    feedback_id: str | None = None
+    occurred_at: datetime | None = None
+    sent_at: datetime | None = None
+    source: str | None = None
+    recipients: tuple[SesRecipient, ...] = ()
+
+    @property
+    def subtype(self) -> str | None:
+        """The one subtype string kept with the event and any suppression it causes."""
+        if self.type == "Bounce":
+            return self.bounce_subtype
+        if self.type == "Complaint":
+            # complaintSubType is null or OnAccountSuppressionList (SES did not even send);
+            # when set it says more than the ISP's feedback type.
+            return self.complaint_subtype or self.complaint_feedback_type
+        if self.type == "DeliveryDelay":
+            return self.delay_type
+        if self.type == "Subscription":
+            return self.subscription_source
+        return None
+
+
+def parse_ses_event(message: str) -> SesEvent:
+    """Never raises: anything unreadable becomes type "Unknown" with whatever could be read."""
+    if not isinstance(message, str):
+        return SesEvent("unknown", "Unknown")
+    if message.strip() == SETUP_NOTICE_TEXT:
+        return SesEvent("event", "SetupNotice")
+    try:
+        body = json.loads(message)
+    except (ValueError, RecursionError):
+        return SesEvent("unknown", "Unknown")
+    if not isinstance(body, dict):
+        return SesEvent("unknown", "Unknown")
+    shape, kind = _kind(body)
+    mail = _object(body, "mail")
+    detail = _object(body, _DETAIL_KEY.get(kind, ""))
+    sent_at = _timestamp(mail, "timestamp")
+    return SesEvent(
+        shape,
+        kind,
+        bounce_type=_text(detail, "bounceType") if kind == "Bounce" else None,
+        bounce_subtype=_text(detail, "bounceSubType") if kind == "Bounce" else None,
+        complaint_feedback_type=_text(detail, "complaintFeedbackType")
+        if kind == "Complaint"
+        else None,
+        complaint_subtype=_text(detail, "complaintSubType") if kind == "Complaint" else None,
+        delay_type=_text(detail, "delayType") if kind == "DeliveryDelay" else None,
+        subscription_source=_text(detail, "source") if kind == "Subscription" else None,
+        unsubscribe_all=_unsubscribe_all(detail) if kind == "Subscription" else None,
+        ses_message_id=_text(mail, "messageId"),
+        feedback_id=_text(detail, "feedbackId") if kind in ("Bounce", "Complaint") else None,
+        occurred_at=_timestamp(detail, "timestamp") or sent_at,
+        sent_at=sent_at,
+        source=_text(mail, "source"),
+        recipients=_recipients(kind, detail, mail),
+    )
+
+
+def _kind(body: dict[str, Any]) -> tuple[Shape, str]:
+    event_type = body.get("eventType")
+    if isinstance(event_type, str):
+        return "event", _EVENT_TYPES.get(event_type, "Unknown")
+    notification_type = body.get("notificationType")
+    if isinstance(notification_type, str):
+        return "notification", _NOTIFICATION_TYPES.get(notification_type, "Unknown")
+    return "unknown", "Unknown"
+
+
+def _recipients(
+    kind: str, detail: dict[str, Any], mail: dict[str, Any]
+) -> tuple[SesRecipient, ...]:
+    # These four types name the recipients they concern; mail.destination lists everyone the
+    # message went to, and a bounce for one of three must not touch the other two. With the
+    # list missing or malformed the event concerns nobody we can name.
+    if kind == "Bounce":
+        return _recipient_objects(detail, "bouncedRecipients")
+    if kind == "Complaint":
+        return _recipient_objects(detail, "complainedRecipients")
+    if kind == "DeliveryDelay":
+        return _recipient_objects(detail, "delayedRecipients")
+    if kind == "Delivery":
+        return _recipient_strings(detail, "recipients", _text(detail, "smtpResponse"))
+    explanation = None
+    if kind == "Reject":
+        explanation = _text(detail, "reason")
+    elif kind == "RenderingFailure":
+        explanation = _text(detail, "errorMessage")
+    return _recipient_strings(mail, "destination", explanation)
+
+
+def _recipient_objects(detail: dict[str, Any], key: str) -> tuple[SesRecipient, ...]:
+    # Only emailAddress is always present; action, status and diagnosticCode come with a DSN.
+    # https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html (bounced recipients)
+    return tuple(
+        SesRecipient(
+            email=email,
+            status=_text(item, "status"),
+            action=_text(item, "action"),
+            diagnostic_code=_text(item, "diagnosticCode"),
+        )
+        for item in _array(detail, key)
+        if isinstance(item, dict) and (email := _text(item, "emailAddress")) is not None
+    )
+
+
+def _recipient_strings(
+    container: dict[str, Any], key: str, diagnostic: str | None
+) -> tuple[SesRecipient, ...]:
+    return tuple(
+        SesRecipient(email=item, diagnostic_code=diagnostic)
+        for item in _array(container, key)
+        if isinstance(item, str) and item.strip()
+    )
+
+
+def _unsubscribe_all(detail: dict[str, Any]) -> bool | None:
+    # https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
+    # (subscription object): newTopicPreferences is the contact's state after the change.
+    value = _object(detail, "newTopicPreferences").get("unsubscribeAll")
+    return value if isinstance(value, bool) else None
+
+
+def _object(container: dict[str, Any], key: str) -> dict[str, Any]:
+    value = container.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _array(container: dict[str, Any], key: str) -> list[Any]:
+    value = container.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _text(container: dict[str, Any], key: str) -> str | None:
+    """A string field as SES wrote it (not stripped); missing, blank or not a string is None."""
+    value = container.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _timestamp(container: dict[str, Any], key: str) -> datetime | None:
+    text = _text(container, key)
+    if text is None:
+        return None
+    try:
+        # SES writes ISO 8601 in UTC with a Z ("2016-01-27T14:59:38.237Z"); a timestamp
+        # without an offset is read as UTC too.
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None

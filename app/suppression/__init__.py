@@ -1,0 +1,1 @@
+"""The suppression list: which addresses bouncer refuses to send to, and why."""
