@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can name what they alter on both databases.
 NAMING_CONVENTION = {
@@ -29,6 +32,30 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both databases.
+
+    SQLite has no time zones and hands back naive values; this stores UTC and
+    always returns aware UTC, so comparisons never mix naive and aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def is_sqlite(url: str) -> bool:
@@ -82,6 +109,28 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers queue on
         # busy_timeout rather than deadlocking on a lock upgrade.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def storable(text: str | None) -> str | None:
+    """Text both databases accept: PostgreSQL refuses NUL in text columns.
+
+    A signed SNS Message may legally carry \\u0000; it is kept as U+FFFD rather than
+    failing the insert (which SNS would retry forever).
+    """
+    return text.replace("\x00", "\ufffd") if text is not None else None
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing``/``on_conflict_do_update``.
+
+    Idempotency is a unique key plus a conflict-tolerant insert, never read-then-write.
+    """
+    dialect_name = session.get_bind().dialect.name
+    if dialect_name == "postgresql":
+        return postgresql.insert
+    if dialect_name == "sqlite":
+        return sqlite.insert
+    raise ValueError(f"unsupported database dialect {dialect_name}")
 
 
 class Database:

@@ -54,14 +54,20 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class _BouncerHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    pass
+
+
 def configure_logging(log_format: str | None, level: str) -> None:
     """Route bouncer's and uvicorn's loggers through one handler in the chosen format."""
     if log_format is None:
         log_format = "text" if sys.stderr.isatty() else "json"
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _BouncerHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
-    root.handlers = [handler]
+    # Replace only our own handler (a second app in one process, tests' capture stays).
+    root.handlers = [h for h in root.handlers if not isinstance(h, _BouncerHandler)]
+    root.addHandler(handler)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

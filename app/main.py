@@ -11,13 +11,20 @@ import httpx
 from fastapi import FastAPI
 
 from app import migrate
-from app.api import health
+from app.access import TokenRegistry
+from app.api import health, reports, sns, subscriptions, suppressions
 from app.api.handlers import install_error_handlers
 from app.db import Database
+from app.ingest import Ingest
 from app.logs import configure_logging
 from app.middleware import BodyLimit, CleanStartupFailure, RequestContext, StartupError
 from app.outages import is_database_outage
 from app.settings import Settings, get_settings, load_settings
+from app.sns.certificates import CertificateStore
+from app.sns.subscriptions import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
+from app.sns.topics import TopicAllowlist
+from app.sns.verifier import Verifier
+from app.suppression import policy
 
 log = logging.getLogger("bouncer")
 
@@ -52,16 +59,68 @@ async def prepare_database(settings: Settings) -> Database:
     return database
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def build_ingest(
+    settings: Settings,
+    database: Database,
+    http: httpx.AsyncClient,
+    sns_client_factory: SnsClientFactory | None,
+) -> Ingest:
+    allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
+    if allowlist.allows_any:
+        log.warning("SNS_TOPIC_ARNS=*: messages from any SNS topic are accepted")
+    elif not settings.SNS_TOPIC_ARNS:
+        log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
+    if not settings.SNS_VERIFY_SIGNATURES:
+        log.warning("SNS_VERIFY_SIGNATURES=false: signatures are not checked (emulators only)")
+    verifier = Verifier(
+        CertificateStore(http, cert_dir=settings.SNS_CERT_DIR),
+        allowlist,
+        min_signature_version=settings.SNS_MIN_SIGNATURE_VERSION,
+        max_age_seconds=settings.SNS_MAX_AGE_SECONDS,
+        verify_signatures=settings.SNS_VERIFY_SIGNATURES,
+    )
+    return Ingest(
+        database=database,
+        verifier=verifier,
+        confirmer=SubscriptionConfirmer(http, sns_client_factory=sns_client_factory),
+        auto_confirm=settings.SNS_AUTO_CONFIRM,
+        rules=policy.Rules(
+            soft_bounce_limit=settings.SOFT_BOUNCE_LIMIT,
+            soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
+            soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
+        ),
+        verify_signatures=settings.SNS_VERIFY_SIGNATURES,
+    )
+
+
+_FROM_CREDENTIALS: Any = object()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    sns_client_factory: SnsClientFactory | None = _FROM_CREDENTIALS,
+) -> FastAPI:
+    """The app; the keyword arguments replace its edges to AWS (tests, emulators)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
         database = await prepare_database(settings)
-        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
+        factory = (
+            make_sns_client_factory()
+            if sns_client_factory is _FROM_CREDENTIALS
+            else sns_client_factory
+        )
         app.state.db = database
         app.state.http = http
+        app.state.tokens = TokenRegistry.from_settings(
+            settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
+        )
+        app.state.ingest = build_ingest(settings, database, http, factory)
         log.info("bouncer ready", extra={"database": database.engine.url.get_backend_name()})
         try:
             yield
@@ -78,6 +137,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(sns.router)
+    app.include_router(suppressions.router)
+    app.include_router(reports.router)
+    app.include_router(subscriptions.router)
     app.add_middleware(BodyLimit, limits={"/sns": SNS_BODY_LIMIT}, default=DEFAULT_BODY_LIMIT)
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)

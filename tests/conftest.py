@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from app.main import create_app
 from app.settings import Settings
 from tests.databases import DatabaseFactory
+from tests.signing import SnsSigner, shared_signer
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-bounces-topic-prod"
+WRITE_TOKEN = "write-token-for-tests"
+READ_TOKEN = "read-token-for-tests"
+WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 class IsolatedSettings(Settings):
@@ -35,6 +42,24 @@ def make_settings(**values: Any) -> Settings:
     return IsolatedSettings(**values)
 
 
+class Edge:
+    """The app's outbound HTTP (certificates, SubscribeURL), recorded and scripted."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.respond: Callable[[httpx.Request], httpx.Response] = lambda _: httpx.Response(200)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.respond(request)
+
+
+@pytest.fixture(scope="session")
+def signer() -> SnsSigner:
+    """The session's throw-away SNS signing key and certificate."""
+    return shared_signer()
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
     manager = DatabaseFactory(tmp_path_factory.mktemp("databases"))
@@ -50,19 +75,73 @@ def database_url(databases: DatabaseFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(DATABASE_URL=database_url, DATA_DIR=tmp_path, LOG_FORMAT="text")
+def edge() -> Edge:
+    return Edge()
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
+def cert_dir(tmp_path: Path, signer: SnsSigner) -> Path:
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    signer.write_cert(folder)
+    return folder
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
+def settings(database_url: str, tmp_path: Path, cert_dir: Path) -> Settings:
+    return make_settings(
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path,
+        SNS_TOPIC_ARNS=TOPIC,
+        SNS_CERT_DIR=cert_dir,
+        API_TOKENS=f"ops={WRITE_TOKEN}",
+        API_READ_TOKENS=f"viewer={READ_TOKEN}",
+        LOG_FORMAT="text",
+    )
+
+
+AppMaker = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_client(edge: Edge, settings: Settings) -> AsyncIterator[AppMaker]:
+    """``await make_client(**setting_overrides)`` -> (client, app); all closed afterwards."""
+    opened: list[tuple[Any, httpx.AsyncClient]] = []
+
+    async def make(
+        sns_client_factory: Any = None, **overrides: Any
+    ) -> tuple[httpx.AsyncClient, FastAPI]:
+        values = {**settings.model_dump(exclude_unset=True), **overrides}
+        app = create_app(
+            make_settings(**values),
+            http_transport=httpx.MockTransport(edge.handler),
+            sns_client_factory=sns_client_factory,
+        )
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://bouncer.example"
+        )
+        opened.append((lifespan, client))
+        return client, app
+
+    yield make
+    for lifespan, client in reversed(opened):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def app_and_client(make_client: AppMaker) -> tuple[httpx.AsyncClient, FastAPI]:
+    made: tuple[httpx.AsyncClient, FastAPI] = await make_client()
+    return made
+
+
+@pytest.fixture
+def app(app_and_client: tuple[httpx.AsyncClient, FastAPI]) -> FastAPI:
+    return app_and_client[1]
+
+
+@pytest.fixture
+def client(app_and_client: tuple[httpx.AsyncClient, FastAPI]) -> httpx.AsyncClient:
+    return app_and_client[0]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import Principal, TokenRegistry, require_write
 from app.db import Database
 from app.settings import Settings
 
@@ -28,8 +29,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_principal(request: Request) -> Principal:
+    registry: TokenRegistry = request.app.state.tokens
+    return registry.authenticate(request.headers.get("authorization"))
+
+
+def get_writer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    return require_write(principal)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 # scope="function": the commit happens before the response goes out, so a 200
 # always means the work is durable (SNS retries only 5xx and time-outs).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# Every /v1 route takes one of these: a read token may read, only API_TOKENS write.
+ReadAccess = Annotated[Principal, Depends(get_principal)]
+WriteAccess = Annotated[Principal, Depends(get_writer)]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.db import Database, is_sqlite, sqlite_path
+from app.db import Database
 from app.main import prepare_database
 from app.middleware import StartupError
 from app.migrate import head_revision
 from tests.conftest import make_settings
+from tests.outages import unreachable_database
 
 
 class TestHealthz:
@@ -36,25 +39,19 @@ class TestReadyz:
         assert response.status_code == 503
         assert "bouncer db upgrade" in response.json()["error"]
 
-    async def test_503_when_database_gone(self, app: FastAPI, client: httpx.AsyncClient) -> None:
-        await _make_unreachable(app)
-        response = await client.get("/readyz")
+    async def test_503_when_database_gone(
+        self, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+    ) -> None:
+        healthy: Database = app.state.db
+        app.state.db = unreachable_database(healthy.url, tmp_path)
+        try:
+            response = await client.get("/readyz")
+        finally:
+            await app.state.db.dispose()
+            app.state.db = healthy
         assert response.status_code == 503
         assert response.json()["status"] == "unavailable"
         assert "database unreachable" in response.json()["error"]
-
-
-async def _make_unreachable(app: FastAPI) -> None:
-    """Swap the running app's database for one that cannot be opened."""
-    database: Database = app.state.db
-    await database.dispose()
-    path = sqlite_path(database.url) if is_sqlite(database.url) else None
-    if path is not None:
-        # A directory where the file was: SQLite answers "unable to open database file".
-        path.unlink()
-        path.mkdir()
-        return
-    app.state.db = Database("postgresql+asyncpg://postgres@127.0.0.1:1/none")
 
 
 class TestMetrics:

@@ -1,0 +1,127 @@
+"""/v1/suppressions: look up, check, list, add and remove suppression entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ReadAccess, SessionDep, WriteAccess
+from app.api.schemas import (
+    ChangeOut,
+    CheckIn,
+    CheckOut,
+    EventOut,
+    NotSuppressed,
+    SuppressionDetail,
+    SuppressionIn,
+    SuppressionOut,
+    SuppressionPage,
+    error_responses,
+)
+from app.suppression import entries
+
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+
+
+@router.post(
+    "/check",
+    summary="Which of these addresses are suppressed?",
+    response_model=CheckOut,
+    responses=error_responses(401, 422, 503),
+)
+async def check(body: CheckIn, session: SessionDep, _: ReadAccess) -> CheckOut:
+    suppressed, allowed = await entries.check(session, body.emails, now=datetime.now(UTC))
+    return CheckOut(suppressed=suppressed, allowed=allowed)
+
+
+@router.get(
+    "",
+    summary="List entries (newest first), filtered, one page at a time",
+    response_model=SuppressionPage,
+    responses=error_responses(401, 422, 503),
+)
+async def list_entries(
+    session: SessionDep,
+    _: ReadAccess,
+    reason: Annotated[str | None, Query(description="bounce, soft_bounce, complaint, …")] = None,
+    domain: Annotated[str | None, Query(examples=["example.com"])] = None,
+    since: Annotated[datetime | None, Query(description="created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="created before")] = None,
+    q: Annotated[str | None, Query(description="address prefix", max_length=320)] = None,
+    include_expired: bool = False,
+    limit: Annotated[int, Query(ge=1, le=entries.MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> SuppressionPage:
+    filters = entries.Filters(reason, domain, since, until, q, include_expired)
+    page = await entries.page(session, filters, cursor=cursor, limit=limit, now=datetime.now(UTC))
+    return SuppressionPage(
+        items=[SuppressionOut.model_validate(row) for row in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/{email}",
+    summary="Is this address suppressed, and why?",
+    response_model=SuppressionDetail,
+    responses=error_responses(401, 422, 503, not_found=NotSuppressed),
+)
+async def get_entry(
+    email: str, session: SessionDep, _: ReadAccess
+) -> SuppressionDetail | JSONResponse:
+    detail = await entries.lookup(session, email, now=datetime.now(UTC))
+    if detail is None:
+        return JSONResponse({"email": email, "suppressed": False}, status_code=404)
+    return SuppressionDetail(
+        **SuppressionOut.model_validate(detail.entry).model_dump(),
+        events=[EventOut.model_validate(e) for e in detail.events],
+        history=[ChangeOut.model_validate(c) for c in detail.changes],
+    )
+
+
+@router.put(
+    "/{email}",
+    summary="Add or update an entry",
+    response_model=SuppressionOut,
+    status_code=200,
+    responses={
+        **error_responses(401, 403, 422, 503),
+        201: {"model": SuppressionOut, "description": "added"},
+    },
+)
+async def put_entry(
+    email: str, body: SuppressionIn, session: SessionDep, who: WriteAccess, response: Response
+) -> SuppressionOut:
+    row, created = await entries.add(
+        session,
+        email,
+        reason=body.reason,
+        note=body.note,
+        expires_at=body.expires_at,
+        actor=who.name,
+        source="api",
+        now=datetime.now(UTC),
+    )
+    response.status_code = 201 if created else 200
+    return SuppressionOut.model_validate(row)
+
+
+@router.delete(
+    "/{email}",
+    summary="Remove an entry (kept in its history with who and why)",
+    status_code=204,
+    responses=error_responses(401, 403, 422, 503, not_found=NotSuppressed),
+)
+async def delete_entry(
+    email: str,
+    session: SessionDep,
+    who: WriteAccess,
+    note: Annotated[str | None, Query(max_length=2000, description="why")] = None,
+) -> Response:
+    removed = await entries.remove(session, email, actor=who.name, note=note, now=datetime.now(UTC))
+    if not removed:
+        return JSONResponse({"email": email, "suppressed": False}, status_code=404)
+    return Response(status_code=204)

@@ -1,0 +1,83 @@
+"""SQL for accepted SNS messages and the subscriptions they belong to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for, storable
+from app.models import SnsMessage as SnsMessageRow
+from app.models import Subscription
+from app.sns.envelope import SnsMessage
+
+
+async def record_message(session: AsyncSession, message: SnsMessage, *, now: datetime) -> bool:
+    """Store the message once per MessageId; False when it was stored before."""
+    insert = insert_for(session)
+    statement = (
+        insert(SnsMessageRow)
+        .values(
+            message_id=message.message_id,
+            type=message.type,
+            topic_arn=message.topic_arn,
+            subject=storable(message.subject),
+            message=storable(message.message) or "",
+            signature_version=message.signature_version,
+            sent_at=message.timestamp,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def is_known_message(session: AsyncSession, message_id: str) -> bool:
+    found = await session.scalar(
+        select(SnsMessageRow.message_id).where(SnsMessageRow.message_id == message_id)
+    )
+    return found is not None
+
+
+async def save_subscription(
+    session: AsyncSession,
+    message: SnsMessage,
+    *,
+    status: str,
+    now: datetime,
+    confirmed_via: str | None = None,
+) -> None:
+    """Insert or update the topic's subscription row from a (un)subscribe message."""
+    insert = insert_for(session)
+    values = {
+        "status": status,
+        "token": message.token,
+        "subscribe_url": message.subscribe_url,
+        "confirmed_via": confirmed_via,
+        "last_message_id": message.message_id,
+        "updated_at": now,
+    }
+    statement = insert(Subscription).values(topic_arn=message.topic_arn, created_at=now, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["topic_arn"], set_=values)
+    )
+
+
+async def mark_confirmed(session: AsyncSession, topic_arn: str, *, via: str, now: datetime) -> None:
+    subscription = await session.get(Subscription, topic_arn, with_for_update=True)
+    if subscription is not None:
+        subscription.status = "confirmed"
+        subscription.confirmed_via = via
+        subscription.updated_at = now
+
+
+async def get_subscription(session: AsyncSession, topic_arn: str) -> Subscription | None:
+    return await session.get(Subscription, topic_arn)
+
+
+async def list_subscriptions(session: AsyncSession) -> Sequence[Subscription]:
+    result = await session.scalars(select(Subscription).order_by(Subscription.topic_arn))
+    return result.all()

@@ -1,0 +1,120 @@
+"""SQL for the event history: record each SES event once, page through it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for, storable
+from app.models import Event
+from app.ses.events import SesEvent
+
+# Bounces and complaints carry a feedbackId that both SES shapes share (SPEC §3).
+_FEEDBACK_KEYED = frozenset({"Bounce", "Complaint"})
+
+
+def dedupe_key(event: SesEvent, email: str | None, *, sns_message_id: str) -> str:
+    """The identity of one SES event for one recipient, the same in both shapes."""
+    if event.type in _FEEDBACK_KEYED and event.feedback_id:
+        parts = ["feedback", event.feedback_id, email or ""]
+    elif event.ses_message_id:
+        parts = ["message", event.ses_message_id, event.type, email or ""]
+    else:
+        # Nothing from SES identifies it (setup notices, foreign messages): the SNS
+        # MessageId is all there is, and SNS de-duplication already covers it.
+        parts = ["sns", sns_message_id, email or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One row to record, already normalised."""
+
+    dedupe_key: str
+    email: str | None
+    email_display: str | None
+    status: str | None
+    diagnostic_code: str | None
+    verdict: str
+
+
+async def record(
+    session: AsyncSession,
+    event: SesEvent,
+    row: EventRecord,
+    *,
+    sns_message_id: str,
+    now: datetime,
+) -> bool:
+    """Insert the row unless this event was recorded before; True when it is new."""
+    insert = insert_for(session)
+    statement = (
+        insert(Event)
+        .values(
+            dedupe_key=row.dedupe_key,
+            sns_message_id=sns_message_id,
+            type=event.type,
+            subtype=_clip(event.subtype, 64),
+            bounce_type=_clip(event.bounce_type, 32),
+            ses_message_id=_clip(event.ses_message_id, 256),
+            feedback_id=_clip(event.feedback_id, 256),
+            email=row.email,
+            email_display=row.email_display,
+            status=_clip(row.status, 64),
+            diagnostic_code=storable(row.diagnostic_code),
+            verdict=row.verdict,
+            occurred_at=event.occurred_at or now,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    # SES values fit these columns; a hostile or foreign payload must not fail the insert.
+    return storable(value[:size]) if value is not None else None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: Sequence[Event]
+    next_id: int | None
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> EventPage:
+    """Newest first, keyset-paginated by id (stable while new events arrive)."""
+    query = select(Event).order_by(Event.id.desc()).limit(limit + 1)
+    if email is not None:
+        query = query.where(Event.email == email)
+    if type is not None:
+        query = query.where(Event.type == type)
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
+    if until is not None:
+        query = query.where(Event.occurred_at < until)
+    if before_id is not None:
+        query = query.where(Event.id < before_id)
+    rows = list((await session.scalars(query)).all())
+    next_id = rows[limit - 1].id if len(rows) > limit else None
+    return EventPage(rows[:limit], next_id)
+
+
+async def for_email(session: AsyncSession, email: str, *, limit: int = 50) -> Sequence[Event]:
+    query = select(Event).where(Event.email == email).order_by(Event.id.desc()).limit(limit)
+    return (await session.scalars(query)).all()

@@ -1,0 +1,108 @@
+"""Confirm an SNS subscription: through the ConfirmSubscription API, else its SubscribeURL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import boto3
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.errors import Unavailable
+from app.sns.certificates import check_subscribe_url
+from app.sns.envelope import SUBSCRIPTION_CONFIRMATION, SnsMessage
+
+SnsClientFactory = Callable[[str], Any]
+
+
+class SubscriptionConfirmer:
+    """Confirms SubscriptionConfirmation messages that have already been verified."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        sns_client_factory: SnsClientFactory | None,
+        timeout: float = 5.0,
+    ) -> None:
+        self._http = http
+        self._sns_client_factory = sns_client_factory
+        self._timeout = timeout
+
+    async def confirm(self, message: SnsMessage) -> Literal["api", "url"]:
+        """Returns how it confirmed; raises Forbidden for a foreign SubscribeURL, or Unavailable."""
+        if message.type != SUBSCRIPTION_CONFIRMATION or message.token is None:
+            # An UnsubscribeConfirmation's SubscribeURL would re-subscribe: never follow it.
+            raise ValueError(f"only a SubscriptionConfirmation is confirmed, not {message.type}")
+        if self._sns_client_factory is not None:
+            await self._confirm_by_api(message, self._sns_client_factory, message.token)
+            return "api"
+        await self._confirm_by_url(message)
+        return "url"
+
+    async def _confirm_by_api(
+        self, message: SnsMessage, factory: SnsClientFactory, token: str
+    ) -> None:
+        # AuthenticateOnUnsubscribe makes unsubscribing need AWS credentials, so a link
+        # scanner that follows UnsubscribeURL in a forwarded message cannot drop us.
+        # https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html
+        def call() -> None:
+            factory(message.region).confirm_subscription(
+                TopicArn=message.topic_arn, Token=token, AuthenticateOnUnsubscribe="true"
+            )
+
+        try:
+            await asyncio.to_thread(call)
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            raise Unavailable(
+                f"SNS refused ConfirmSubscription for {message.topic_arn} in {message.region} "
+                f"({error.get('Code', 'unknown')}: {error.get('Message', '')}); check that "
+                "bouncer's AWS credentials allow sns:ConfirmSubscription. SNS will retry"
+            ) from err
+        except BotoCoreError as err:
+            raise Unavailable(
+                f"could not call ConfirmSubscription for {message.topic_arn} in "
+                f"{message.region}: {err}; SNS will retry"
+            ) from err
+
+    async def _confirm_by_url(self, message: SnsMessage) -> None:
+        url = message.subscribe_url or ""
+        check_subscribe_url(url, topic_region=message.region)
+        try:
+            response = await self._http.get(url, follow_redirects=False, timeout=self._timeout)
+        except httpx.HTTPError as err:
+            raise Unavailable(
+                f"could not request the SubscribeURL of {message.topic_arn}: "
+                f"{type(err).__name__}: {err}; SNS will retry"
+            ) from err
+        if response.status_code != 200:
+            raise Unavailable(
+                f"the SubscribeURL of {message.topic_arn} answered HTTP "
+                f"{response.status_code}; SNS will retry"
+            )
+
+
+def make_sns_client_factory() -> SnsClientFactory | None:
+    """A per-region SNS client factory, or None when no AWS credentials are available.
+
+    Looking credentials up may ask the instance metadata service, so call it at start-up.
+    """
+    session = boto3.Session()
+    if session.get_credentials() is None:
+        return None
+    clients: dict[str, Any] = {}
+    # boto3 sessions are not thread-safe, its clients are: build each region's once.
+    # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients
+    lock = threading.Lock()
+
+    def factory(region: str) -> Any:
+        with lock:
+            if region not in clients:
+                clients[region] = session.client("sns", region_name=region)
+            return clients[region]
+
+    return factory

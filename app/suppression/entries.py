@@ -1,0 +1,208 @@
+"""The suppression list as ops see it: look up, check, add, remove and page through entries.
+
+The API, the CLI and the console all call these, so each rule lives once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.addresses import InvalidAddress, domain_of, parse_address
+from app.errors import InvalidInput
+from app.models import Event, Suppression, SuppressionChange
+from app.ses import history
+from app.suppression import policy, store
+
+MAX_CHECK = 10_000
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class EntryDetail:
+    entry: Suppression
+    events: Sequence[Event]
+    changes: Sequence[SuppressionChange]
+
+
+def parse_email(raw: str, *, field: str = "email") -> tuple[str, str]:
+    """(normalised, display) or InvalidInput naming the field."""
+    try:
+        address = parse_address(raw)
+    except InvalidAddress as err:
+        raise InvalidInput(str(err), field=field) from err
+    return address.normalized, address.display
+
+
+async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDetail | None:
+    """The active entry for an address, with its events and change history."""
+    email, _ = parse_email(raw)
+    row = await store.get(session, email)
+    if row is None or not store.is_active_row(row, now=now):
+        return None
+    return EntryDetail(
+        row, await history.for_email(session, email), await store.changes(session, email)
+    )
+
+
+async def check(
+    session: AsyncSession, raws: Sequence[str], *, now: datetime
+) -> tuple[dict[str, str], list[str]]:
+    """({address as given: reason} for suppressed ones, [addresses as given] allowed)."""
+    if len(raws) > MAX_CHECK:
+        raise InvalidInput(
+            f"at most {MAX_CHECK} addresses per call; split the list", field="emails"
+        )
+    keys = [parse_email(raw, field=f"emails.{i}")[0] for i, raw in enumerate(raws)]
+    found = await store.check(session, keys, now=now)
+    suppressed: dict[str, str] = {}
+    allowed: list[str] = []
+    for raw, key in zip(raws, keys, strict=True):
+        if key in found:
+            suppressed[raw] = found[key].reason
+        else:
+            allowed.append(raw)
+    return suppressed, allowed
+
+
+async def add(
+    session: AsyncSession,
+    raw: str,
+    *,
+    reason: str,
+    note: str | None,
+    expires_at: datetime | None,
+    actor: str,
+    source: str,
+    now: datetime,
+) -> tuple[Suppression, bool]:
+    """Add or update an entry as an operator asked; True when it is new (or was expired)."""
+    email, display = parse_email(raw)
+    if reason not in policy.REASONS:
+        raise InvalidInput(
+            f"reason must be one of {', '.join(policy.REASONS)}, not {reason!r}", field="reason"
+        )
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("expires_at is in the past", field="expires_at")
+    entry = store.Entry(
+        email=email,
+        display=display,
+        domain=domain_of(email),
+        reason=reason,
+        source=source,
+        note=note,
+        expires_at=expires_at,
+    )
+    existing = await store.get(session, email)
+    was_active = existing is not None and store.is_active_row(existing, now=now)
+    await store.put(session, entry, actor=actor, now=now, replace_active=True)
+    await session.flush()
+    row = await store.get(session, email)
+    assert row is not None  # noqa: S101  (just written)
+    return row, not was_active
+
+
+async def remove(
+    session: AsyncSession, raw: str, *, actor: str, note: str | None, now: datetime
+) -> bool:
+    email, _ = parse_email(raw)
+    return await store.remove(session, email, actor=actor, note=note, now=now)
+
+
+@dataclass(frozen=True)
+class Filters:
+    reason: str | None = None
+    domain: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+    include_expired: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Suppression]
+    next_cursor: str | None
+
+
+async def page(
+    session: AsyncSession,
+    filters: Filters,
+    *,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> Page:
+    """Newest first, keyset-paginated on (created_at, email): no OFFSET, stable under inserts."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    query = select(Suppression).order_by(Suppression.created_at.desc(), Suppression.email.desc())
+    conditions = _conditions(filters, now=now)
+    if cursor is not None:
+        created_at, email = decode_cursor(cursor)
+        conditions.append(
+            or_(
+                Suppression.created_at < created_at,
+                and_(Suppression.created_at == created_at, Suppression.email < email),
+            )
+        )
+    rows = list((await session.scalars(query.where(*conditions).limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last.created_at, last.email)
+    return Page(rows[:limit], next_cursor)
+
+
+def _conditions(filters: Filters, *, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.reason is not None:
+        if filters.reason not in policy.REASONS:
+            raise InvalidInput(f"reason must be one of {', '.join(policy.REASONS)}", field="reason")
+        conditions.append(Suppression.reason == filters.reason)
+    if filters.domain is not None:
+        conditions.append(Suppression.domain == _domain_key(filters.domain))
+    if filters.since is not None:
+        conditions.append(Suppression.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Suppression.created_at < filters.until)
+    if filters.q:
+        prefix = filters.q.strip().lower()
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Suppression.email.like(f"{escaped}%", escape="\\"))
+    if not filters.include_expired:
+        conditions.append(or_(Suppression.expires_at.is_(None), Suppression.expires_at > now))
+    return conditions
+
+
+def _domain_key(domain: str) -> str:
+    try:
+        return domain_of(parse_address(f"x@{domain.strip()}").normalized)
+    except InvalidAddress as err:
+        raise InvalidInput(f"{domain!r} is not a domain", field="domain") from err
+
+
+def encode_cursor(created_at: datetime, email: str) -> str:
+    raw = json.dumps([created_at.isoformat(), email]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, email = json.loads(base64.urlsafe_b64decode(padded))
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None or not isinstance(email, str):
+            raise ValueError("bad cursor")
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as err:
+        raise InvalidInput(
+            "cursor is not one this API returned; start again without it", field="cursor"
+        ) from err
+    return moment, email

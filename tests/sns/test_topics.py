@@ -1,0 +1,120 @@
+"""SNS_TOPIC_ARNS matching and topic ARN parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import EnvelopeInvalid, TopicNotAllowed
+from app.sns.topics import TopicAllowlist, region_of_topic
+
+ACCOUNT_WIDE = "arn:aws:sns:*:123456789012:*"
+
+
+class TestTopicAllowlist:
+    def test_exact_arn_allows_only_itself(self) -> None:
+        allowlist = TopicAllowlist(["arn:aws:sns:us-east-1:123456789012:ses"])
+        assert allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:ses")
+        assert not allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:ses2")
+        assert not allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:se")
+        assert not allowlist.is_allowed("arn:aws:sns:us-west-2:123456789012:ses")
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:sns:us-east-1:123456789012:ses",
+            "arn:aws:sns:eu-central-1:123456789012:bounces-prod",
+            "arn:aws:sns:us-gov-west-1:123456789012:x",
+        ],
+    )
+    def test_account_wildcard_allows_that_accounts_topics(self, arn: str) -> None:
+        assert TopicAllowlist([ACCOUNT_WIDE]).is_allowed(arn)
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:sns:us-east-1:1234567890123:x",
+            "arn:aws:sns:us-east-1:023456789012:x",
+            "arn:aws:sns:us-east-1:12345678901:x",
+            "arn:aws:sns:us-east-1:923456789012:123456789012",
+            "arn:aws:sqs:us-east-1:123456789012:x",
+            "arn:aws-cn:sns:cn-north-1:123456789012:x",
+        ],
+    )
+    def test_account_wildcard_refuses_near_misses(self, arn: str) -> None:
+        assert not TopicAllowlist([ACCOUNT_WIDE]).is_allowed(arn)
+
+    def test_name_prefix_wildcard(self) -> None:
+        allowlist = TopicAllowlist(["arn:aws:sns:us-east-1:123456789012:ses-*"])
+        assert allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:ses-bounces")
+        assert not allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:other")
+
+    def test_regex_characters_in_an_entry_are_literal(self) -> None:
+        allowlist = TopicAllowlist(["arn:aws:sns:us-east-1:123456789012:a.b"])
+        assert allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:a.b")
+        assert not allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:aXb")
+
+    def test_star_alone_allows_any_topic(self) -> None:
+        allowlist = TopicAllowlist(["*"])
+        assert allowlist.allows_any
+        assert allowlist.is_allowed("arn:aws:sns:ap-south-1:999999999999:anything")
+        allowlist.check("arn:aws:sns:ap-south-1:999999999999:anything")
+
+    def test_a_wildcard_entry_is_not_allows_any(self) -> None:
+        assert not TopicAllowlist([ACCOUNT_WIDE]).allows_any
+
+    def test_empty_list_refuses_and_names_the_topic_to_add(self) -> None:
+        arn = "arn:aws:sns:us-east-1:123456789012:ses"
+        with pytest.raises(TopicNotAllowed) as caught:
+            TopicAllowlist([]).check(arn)
+        assert caught.value.message == (
+            f"SNS_TOPIC_ARNS is empty: no topic is accepted; add {arn} to accept this one"
+        )
+
+    def test_blank_entries_are_ignored(self) -> None:
+        allowlist = TopicAllowlist(["", "  "])
+        assert allowlist.patterns == ()
+        assert not allowlist.is_allowed("")
+
+    def test_unlisted_topic_is_refused_with_the_fix(self) -> None:
+        arn = "arn:aws:sns:us-east-1:999999999999:ses"
+        with pytest.raises(TopicNotAllowed) as caught:
+            TopicAllowlist([ACCOUNT_WIDE]).check(arn)
+        assert caught.value.message == (
+            f"topic {arn} is not in SNS_TOPIC_ARNS: add it to accept its messages"
+        )
+
+    def test_entries_are_trimmed(self) -> None:
+        allowlist = TopicAllowlist([" arn:aws:sns:us-east-1:123456789012:ses "])
+        assert allowlist.is_allowed("arn:aws:sns:us-east-1:123456789012:ses")
+
+
+class TestRegionOfTopic:
+    @pytest.mark.parametrize(
+        ("arn", "region"),
+        [
+            ("arn:aws:sns:us-east-1:123456789012:ses", "us-east-1"),
+            ("arn:aws-cn:sns:cn-north-1:123456789012:ses", "cn-north-1"),
+            ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:ses", "us-gov-west-1"),
+            ("arn:aws:sns:eu-central-1:123456789012:ses.fifo", "eu-central-1"),
+        ],
+    )
+    def test_reads_the_region(self, arn: str, region: str) -> None:
+        assert region_of_topic(arn) == region
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "",
+            "arn:aws:sns:us-east-1:12345678901:ses",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:a:b",
+            "arn:aws:sqs:us-east-1:123456789012:ses",
+            "arn:aws:sns:US-EAST-1:123456789012:ses",
+            "arn:aws:sns:us-east-1:123456789012:ses\n",
+            "arn:aws:sns::123456789012:ses",
+            "arn:aws:sns:us-east-1:123456789012:s e s",
+        ],
+    )
+    def test_refuses_what_is_not_a_topic_arn(self, arn: str) -> None:
+        with pytest.raises(EnvelopeInvalid, match="is not an SNS topic ARN"):
+            region_of_topic(arn)
