@@ -17,6 +17,7 @@ from app.suppression.policy import (
     Verdict,
     classify,
     decide,
+    soft_bounce_run,
 )
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
@@ -339,3 +340,51 @@ class TestNaiveDatetimes:
         event, recipient = make_bounce("Permanent")
         with pytest.raises(ValueError, match="timezone-aware"):
             decide_now(event, recipient, now=NOW.replace(tzinfo=None))
+
+
+class TestSoftBounceRun:
+    """The soft-bounce rule as a function of the set of events, whatever their order."""
+
+    RULES = Rules(soft_bounce_limit=3, soft_bounce_window_days=14, soft_bounce_suppress_days=7)
+
+    def days(self, *offsets: float) -> list[datetime]:
+        return [NOW + timedelta(days=d) for d in offsets]
+
+    def test_below_the_limit_no_run(self) -> None:
+        count, run = soft_bounce_run(self.days(0, 1), [], rules=self.RULES)
+        assert (count, run) == (2, None)
+
+    def test_at_the_limit_run_ends_at_the_last_bounce(self) -> None:
+        count, run = soft_bounce_run(self.days(0, 1, 2), [], rules=self.RULES)
+        assert count == 3
+        assert run is not None
+        assert run.anchor == NOW + timedelta(days=2)
+        assert run.expires_at == NOW + timedelta(days=9)
+
+    def test_window_edge(self) -> None:
+        # 14 days apart exactly: the first is outside the window that ends at the third.
+        assert soft_bounce_run(self.days(0, 7, 14), [], rules=self.RULES)[1] is None
+        assert soft_bounce_run(self.days(0.001, 7, 14), [], rules=self.RULES)[1] is not None
+
+    def test_a_delivery_between_breaks_the_run(self) -> None:
+        bounces = self.days(0, 1, 3)
+        assert soft_bounce_run(bounces, self.days(2), rules=self.RULES) == (1, None)
+
+    def test_a_delivery_after_keeps_the_run_but_clears_the_count(self) -> None:
+        count, run = soft_bounce_run(self.days(0, 1, 2), self.days(5), rules=self.RULES)
+        assert count == 0
+        assert run is not None
+        assert run.anchor == NOW + timedelta(days=2)
+
+    def test_order_does_not_matter(self) -> None:
+        bounces = self.days(0, 1, 2, 20, 21)
+        deliveries = self.days(10)
+        expected = soft_bounce_run(bounces, deliveries, rules=self.RULES)
+        assert soft_bounce_run(list(reversed(bounces)), deliveries, rules=self.RULES) == expected
+        assert expected[1] is not None
+        assert expected[1].anchor == NOW + timedelta(days=2)
+
+    def test_latest_run_wins(self) -> None:
+        run = soft_bounce_run(self.days(0, 1, 2, 30, 31, 32), [], rules=self.RULES)[1]
+        assert run is not None
+        assert run.anchor == NOW + timedelta(days=32)
