@@ -42,7 +42,7 @@ test: install ## Run the suite on SQLite, then on PostgreSQL ($$TEST_DATABASE_UR
 
 test-sqlite: install ## Run the suite on SQLite only
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
 
 test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default $(PG_URL))
 	@echo "== tests on PostgreSQL"

@@ -111,13 +111,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def storable(text: str | None) -> str | None:
-    """Text both databases accept: PostgreSQL refuses NUL in text columns.
+def storable(text: str | None, *, limit: int | None = None) -> str | None:
+    """Text both databases accept: PostgreSQL refuses NUL in text columns, and a
+    foreign or hostile value must not overflow its column (``limit``).
 
     A signed SNS Message may legally carry \\u0000; it is kept as U+FFFD rather than
     failing the insert (which SNS would retry forever).
     """
-    return text.replace("\x00", "\ufffd") if text is not None else None
+    if text is None:
+        return None
+    return text[:limit].replace("\x00", "\ufffd")
 
 
 def insert_for(session: AsyncSession) -> Any:

@@ -12,13 +12,14 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.access import TokenRegistry
-from app.api import health, reports, sns, subscriptions, suppressions
+from app.api import health, reports, send, sns, subscriptions, suppressions
 from app.api.handlers import install_error_handlers
 from app.db import Database
 from app.ingest import Ingest
 from app.logs import configure_logging
 from app.middleware import BodyLimit, CleanStartupFailure, RequestContext, StartupError
 from app.outages import is_database_outage
+from app.ses.sender import SesSender
 from app.settings import Settings, get_settings, load_settings
 from app.sns.certificates import CertificateStore
 from app.sns.subscriptions import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
@@ -101,6 +102,7 @@ def create_app(
     *,
     http_transport: httpx.AsyncBaseTransport | None = None,
     sns_client_factory: SnsClientFactory | None = _FROM_CREDENTIALS,
+    ses_client: Any = None,
 ) -> FastAPI:
     """The app; the keyword arguments replace its edges to AWS (tests, emulators)."""
     settings = settings or get_settings()
@@ -120,11 +122,14 @@ def create_app(
         app.state.tokens = TokenRegistry.from_settings(
             settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
         )
+        sender = SesSender.from_settings(settings, database, client=ses_client)
+        app.state.sender = sender
         app.state.ingest = build_ingest(settings, database, http, factory)
         log.info("bouncer ready", extra={"database": database.engine.url.get_backend_name()})
         try:
             yield
         finally:
+            await sender.aclose()
             await http.aclose()
             await database.dispose()
 
@@ -141,6 +146,7 @@ def create_app(
     app.include_router(suppressions.router)
     app.include_router(reports.router)
     app.include_router(subscriptions.router)
+    app.include_router(send.router)
     app.add_middleware(BodyLimit, limits={"/sns": SNS_BODY_LIMIT}, default=DEFAULT_BODY_LIMIT)
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)

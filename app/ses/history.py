@@ -59,13 +59,13 @@ async def record(
             dedupe_key=row.dedupe_key,
             sns_message_id=sns_message_id,
             type=event.type,
-            subtype=_clip(event.subtype, 64),
-            bounce_type=_clip(event.bounce_type, 32),
-            ses_message_id=_clip(event.ses_message_id, 256),
-            feedback_id=_clip(event.feedback_id, 256),
+            subtype=storable(event.subtype, limit=64),
+            bounce_type=storable(event.bounce_type, limit=32),
+            ses_message_id=storable(event.ses_message_id, limit=256),
+            feedback_id=storable(event.feedback_id, limit=256),
             email=row.email,
             email_display=row.email_display,
-            status=_clip(row.status, 64),
+            status=storable(row.status, limit=64),
             diagnostic_code=storable(row.diagnostic_code),
             verdict=row.verdict,
             occurred_at=event.occurred_at or now,
@@ -75,11 +75,6 @@ async def record(
     )
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _clip(value: str | None, size: int) -> str | None:
-    # SES values fit these columns; a hostile or foreign payload must not fail the insert.
-    return storable(value[:size]) if value is not None else None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Event, Send
+from app.models import Event
+from app.ses.sends import count_recipients_sent
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -63,19 +64,12 @@ async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats
         (
             await session.execute(
                 select(Event.verdict, func.count())
-                .where(Event.occurred_at >= since, Event.occurred_at <= now)
+                .where(Event.occurred_at >= since, Event.occurred_at < now)
                 .group_by(Event.verdict)
             )
         ).all()
     )
-    sends = int(
-        await session.scalar(
-            select(func.coalesce(func.sum(Send.recipient_count), 0)).where(
-                Send.created_at >= since, Send.created_at <= now, Send.outcome == "sent"
-            )
-        )
-        or 0
-    )
+    sends = await count_recipients_sent(session, since=since, until=now)
     hard = int(counts.get("hard_bounce", 0))
     soft = int(counts.get("soft_bounce", 0))
     complaints = int(counts.get("complaint", 0))

@@ -1,0 +1,57 @@
+"""SQL for the send log: one row per attempt through the send wrapper, the rates' denominator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import storable
+from app.models import Send
+
+Outcome = Literal["sent", "all_suppressed", "ses_error"]
+
+
+async def record_send(
+    session: AsyncSession,
+    *,
+    sender: str,
+    sent_to: Sequence[str],
+    suppressed: Sequence[tuple[str, str]],
+    configuration_set: str | None,
+    outcome: Outcome,
+    now: datetime,
+    ses_message_id: str | None = None,
+    ses_code: str | None = None,
+) -> Send:
+    """Add the row; ``sent_to`` holds only the recipients SES accepted the message for."""
+    row = Send(
+        ses_message_id=storable(ses_message_id, limit=256),
+        sender=sender[:998],
+        sent_to=list(sent_to),
+        suppressed=[{"email": email, "reason": reason} for email, reason in suppressed],
+        recipient_count=len(sent_to),
+        configuration_set=storable(configuration_set, limit=256),
+        outcome=outcome,
+        ses_code=storable(ses_code, limit=64),
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def count_recipients_sent(session: AsyncSession, *, since: datetime, until: datetime) -> int:
+    """Recipients SES accepted messages for in [since, until): the rates' denominator.
+
+    Recipients, not messages: SES reports each bounce and complaint per recipient.
+    """
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Send.recipient_count), 0)).where(
+            Send.outcome == "sent", Send.created_at >= since, Send.created_at < until
+        )
+    )
+    return int(total or 0)
