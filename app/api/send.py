@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import WriteAccess
 from app.api.schemas import error_responses
-from app.ses.sender import SendRequest, SesSender
+from app.ses.request import SendRequest
+from app.ses.sender import SesSender
 
 router = APIRouter(prefix="/v1", tags=["send"])
 

@@ -3,405 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
-import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import errors as email_errors
-from email import policy
-from email.parser import Parser
-from email.utils import formataddr
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Self
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-from botocore.exceptions import ConnectionError as ConnectFailed
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
-from app.addresses import InvalidAddress, domain_of, parse_address
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
 from app.ses import sends
+from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
+from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
 from app.suppression import store
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
-    from types_boto3_sesv2.type_defs import (
-        BodyTypeDef,
-        ContentTypeDef,
-        DestinationTypeDef,
-        EmailContentTypeDef,
-        SendEmailRequestTypeDef,
-    )
+    from types_boto3_sesv2.type_defs import SendEmailRequestTypeDef
+
+__all__ = [
+    "SES_CONFIG",
+    "SendRequest",
+    "SendResult",
+    "Sender",
+    "SesSender",
+    "SuppressedRecipient",
+    "make_ses_client",
+]
 
 log = logging.getLogger("bouncer.send")
-
-# "The message may not include more than 50 recipients, across the To:, CC: and BCC: fields."
-# https://docs.aws.amazon.com/ses/latest/APIReference/API_SendEmail.html
-MAX_RECIPIENTS = 50
-# https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MessageTag.html
-_TAG = re.compile(r"[A-Za-z0-9_-]{1,256}")
-Kind = Literal["to", "cc", "bcc"]
-_KINDS: tuple[Kind, ...] = ("to", "cc", "bcc")
-
-
-def _check_address(value: str) -> str:
-    try:
-        parse_address(value)
-    except InvalidAddress as err:
-        raise PydanticCustomError("invalid_address", "{problem}", {"problem": str(err)}) from err
-    return value.strip()
-
-
-EmailAddress = Annotated[str, AfterValidator(_check_address)]
-
-
-class SendRequest(BaseModel):
-    """One message: simple content (subject + text/html), ``raw`` MIME, or an SES ``template``."""
-
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
-
-    from_: EmailAddress | None = Field(
-        None,
-        alias="from",
-        description="verified sender; optional with raw when the message has a From header",
-        examples=['"Example Shop" <shop@example.com>'],
-    )
-    to: list[EmailAddress] = Field(default_factory=list, examples=[["ann@example.org"]])
-    cc: list[EmailAddress] = Field(default_factory=list)
-    bcc: list[EmailAddress] = Field(default_factory=list)
-    reply_to: list[EmailAddress] = Field(default_factory=list)
-    subject: str | None = Field(None, examples=["Your order has shipped"])
-    text: str | None = Field(None, examples=["It is on its way."])
-    html: str | None = Field(None, examples=["<p>It is on its way.</p>"])
-    raw: str | None = Field(
-        None, description="a whole MIME message; its To/Cc/Bcc headers add recipients"
-    )
-    template: str | None = Field(None, description="an SES template name")
-    template_data: dict[str, Any] | str | None = Field(
-        None, description="the template's variables: an object or a JSON object as text"
-    )
-    configuration_set: str | None = Field(None, description="default SES_CONFIGURATION_SET")
-    tags: dict[str, str] = Field(default_factory=dict, examples=[{"campaign": "shipping"}])
-
-    @model_validator(mode="after")
-    def _check_shape(self) -> Self:
-        errors = [
-            InitErrorDetails(
-                type=PydanticCustomError("invalid_send", "{problem}", {"problem": problem}),
-                loc=(field,),
-                input=getattr(self, "from_" if field == "from" else field.split(".")[0]),
-            )
-            for field, problem in _problems(self)
-        ]
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
-
-    def template_json(self) -> str:
-        if isinstance(self.template_data, str):
-            return self.template_data
-        return json.dumps(self.template_data or {}, ensure_ascii=False)
-
-
-def _problems(request: SendRequest) -> Iterator[tuple[str, str]]:
-    """(field, what is wrong) for each rule SendEmail would otherwise fail on, or worse."""
-    kinds = [
-        field
-        for field, given in (
-            ("text", any(v is not None for v in (request.subject, request.text, request.html))),
-            ("raw", request.raw is not None),
-            ("template", request.template is not None),
-        )
-        if given
-    ]
-    if not kinds:
-        yield "text", "nothing to send: give subject and text/html, or raw, or template"
-    elif len(kinds) > 1:
-        yield kinds[1], "give exactly one of subject/text/html, raw or template"
-    elif kinds == ["text"]:
-        if not request.subject:
-            yield "subject", "a simple message needs a subject"
-        if request.text is None and request.html is None:
-            yield "text", "a simple message needs text, html or both"
-    if request.subject and ("\r" in request.subject or "\n" in request.subject):
-        yield "subject", "the subject must be one line"
-    if request.template_data is not None:
-        if request.template is None:
-            yield "template_data", "template_data is only for a template send"
-        elif isinstance(request.template_data, str) and not _is_json_object(request.template_data):
-            yield "template_data", "template_data must be a JSON object"
-    if request.raw is not None and request.reply_to:
-        yield "reply_to", "with raw, put a Reply-To header in the message instead"
-    for name, value in request.tags.items():
-        if not (_TAG.fullmatch(name) and _TAG.fullmatch(value)):
-            yield f"tags.{name}", "tag names and values are 1-256 of A-Z a-z 0-9 _ -"
-    yield from _recipient_problems(request)
-
-
-def _recipient_problems(request: SendRequest) -> Iterator[tuple[str, str]]:
-    try:
-        recipients = collect_recipients(request)
-        sender = sender_of(request)
-    except ValueError as err:  # only the headers of raw are left unchecked by now
-        yield "raw", str(err)
-        return
-    if not recipients:
-        where = "to, cc, bcc or the To/Cc/Bcc headers of raw" if request.raw else "to, cc or bcc"
-        yield "to", f"no recipients: give at least one in {where}"
-    elif len(recipients) > MAX_RECIPIENTS:
-        count = len(recipients)
-        yield "to", f"SES takes at most {MAX_RECIPIENTS} recipients a message, not {count}"
-    if not sender:
-        yield "from", "from is required" + (" (or a From header in raw)" if request.raw else "")
-
-
-def _is_json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class Recipient:
-    key: str  # normalised (SPEC §3): what the suppression list is checked against
-    address: str  # as SES gets it: ASCII, punycode domain, display name MIME-encoded
-    kind: Kind
-
-
-def collect_recipients(request: SendRequest) -> list[Recipient]:
-    """Every recipient once (the first mention wins): headers of ``raw``, then the lists."""
-    headers = _raw_headers(request.raw) if request.raw is not None else None
-    found: dict[str, Recipient] = {}
-    for kind in _KINDS:
-        for raw in _header_addresses(headers, kind):
-            try:
-                key, address = ses_address(raw, with_name=False)
-            except InvalidAddress as err:
-                where = f"{err.problem} (in the {kind.title()} header of raw)"
-                raise InvalidAddress(raw, where) from err
-            found.setdefault(key, Recipient(key, address, kind))
-        for raw in getattr(request, kind):
-            key, address = ses_address(raw, with_name=headers is None)
-            found.setdefault(key, Recipient(key, address, kind))
-    return list(found.values())
-
-
-def sender_of(request: SendRequest) -> str | None:
-    if request.from_ is not None or request.raw is None:
-        return request.from_
-    senders = _header_addresses(_raw_headers(request.raw), "from")
-    return ses_address(senders[0], with_name=False)[1] if senders else None
-
-
-def ses_address(raw: str, *, with_name: bool = True) -> tuple[str, str]:
-    """(normalised key, the form SES accepts) for one address.
-
-    SES takes 7-bit ASCII only: the domain in punycode and a non-ASCII display name as an
-    RFC 2047 encoded-word. https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_Destination.html
-    """
-    parsed = parse_address(raw)
-    spec = f"{parsed.display.rpartition('@')[0]}@{domain_of(parsed.normalized)}"
-    name = ""
-    if with_name and "<" in raw:
-        found = policy.default.header_factory("To", raw).addresses
-        name = found[0].display_name if len(found) == 1 else ""
-    return parsed.normalized, formataddr((name, spec), charset="utf-8")
-
-
-def _raw_headers(raw: str) -> Any:
-    return Parser(policy=policy.default).parsestr(raw, headersonly=True)
-
-
-def _header_addresses(headers: Any, name: str) -> list[str]:
-    if headers is None:
-        return []
-    try:
-        return [a.addr_spec for h in headers.get_all(name, []) for a in h.addresses]
-    except (email_errors.MessageError, ValueError, IndexError, AttributeError) as err:
-        # The lenient header parser still raises on some malformed input: a bad request, not a 500.
-        raise ValueError(f"the {name.title()} header of raw cannot be read as addresses") from err
-
-
-def strip_bcc(raw: str) -> str:
-    """The message without its Bcc header fields, the body byte for byte as given.
-
-    SES delivers a raw message as written, so a Bcc header would show every blind
-    recipient to all the others; RFC 5322 §3.6.3 has the sender remove it.
-    """
-    kept: list[str] = []
-    dropping = False
-    lines = re.split(r"(?<=\n)", raw)
-    for index, line in enumerate(lines):
-        if line.strip("\r\n") == "":  # the blank line that ends the header section
-            kept.extend(lines[index:])
-            break
-        if line[:1] not in (" ", "\t"):  # not a folded continuation: a new field
-            dropping = line.split(":", 1)[0].strip().lower() == "bcc"
-        if not dropping:
-            kept.append(line)
-    return "".join(kept)
-
-
-def build_params(
-    request: SendRequest, recipients: list[Recipient], *, configuration_set: str | None
-) -> SendEmailRequestTypeDef:
-    """The SendEmail call for these (already allowed) recipients."""
-    by_kind = {kind: [r.address for r in recipients if r.kind == kind] for kind in _KINDS}
-    destination: DestinationTypeDef = {}
-    if by_kind["to"]:
-        destination["ToAddresses"] = by_kind["to"]
-    if by_kind["cc"]:
-        destination["CcAddresses"] = by_kind["cc"]
-    if by_kind["bcc"]:
-        destination["BccAddresses"] = by_kind["bcc"]
-    params: SendEmailRequestTypeDef = {"Destination": destination, "Content": _content(request)}
-    if request.from_ is not None:
-        params["FromEmailAddress"] = ses_address(request.from_)[1]
-    if request.reply_to:
-        params["ReplyToAddresses"] = [ses_address(a)[1] for a in request.reply_to]
-    if configuration_set:
-        params["ConfigurationSetName"] = configuration_set
-    if request.tags:
-        params["EmailTags"] = [{"Name": k, "Value": v} for k, v in request.tags.items()]
-    return params
-
-
-def _content(request: SendRequest) -> EmailContentTypeDef:
-    if request.raw is not None:
-        return {"Raw": {"Data": strip_bcc(request.raw).encode()}}
-    if request.template is not None:
-        data = request.template_json()
-        return {"Template": {"TemplateName": request.template, "TemplateData": data}}
-    # SES assumes 7-bit ASCII unless told the charset:
-    # https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_Content.html
-    body: BodyTypeDef = {}
-    if request.text is not None:
-        body["Text"] = {"Data": request.text, "Charset": "UTF-8"}
-    if request.html is not None:
-        body["Html"] = {"Data": request.html, "Charset": "UTF-8"}
-    subject: ContentTypeDef = {"Data": request.subject or "", "Charset": "UTF-8"}
-    return {"Simple": {"Subject": subject, "Body": body}}
-
-
-# Throttling is SES refusing before it sends, so a retry cannot send twice. The daily quota
-# also throttles, but waiting seconds will not lift it:
-# https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html
-_THROTTLING = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException"})
-_CREDENTIALS = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "SignatureDoesNotMatch",
-        "InvalidSignatureException",
-    }
-)
-_ADVICE = {
-    "MessageRejected": "SES rejected the message: {detail}. Check that the From address or its "
-    "domain is verified in {region} (in the SES sandbox, every recipient too) and that the "
-    "content carries no virus or blocked attachment",
-    "MailFromDomainNotVerifiedException": "SES refused the custom MAIL FROM domain of the "
-    "sender: {detail}. Check its MX and SPF records",
-    "AccountSendingPausedException": "SES has paused sending for this AWS account in "
-    "{region}: {detail}. See the reputation dashboard in the SES console, fix the cause, "
-    "then ask AWS to resume sending",
-    "AccountSuspendedException": "SES has permanently restricted sending for this AWS account "
-    "in {region}: {detail}. Contact AWS Support",
-    "SendingPausedException": "sending is paused for this account or for configuration set "
-    "{configuration_set} in {region}: {detail}. Resume it in the SES console",
-    "NotFoundException": "SES could not find something the request names in {region} "
-    "(configuration set {configuration_set}, template {template}): {detail}",
-    "BadRequestException": "SES found the request invalid: {detail}",
-    "LimitExceededException": "SES says a limit was exceeded: {detail}. Check the sending "
-    "quota of the account in {region}",
-    "Throttling": "SES throttled the send ({detail}) and {attempts} attempt(s) did not get "
-    "through. Slow down, or ask AWS for a higher sending quota in {region}",
-}
-
-
-@dataclass(frozen=True)
-class _Context:
-    region: str
-    endpoint: str
-    configuration_set: str | None
-    template: str | None
-    attempts: int
-
-
-def is_retryable(err: Exception) -> bool:
-    """Failures after which SES certainly did not send: throttling, no connection made."""
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        daily = "daily" in str(error.get("Message", "")).lower()
-        return error.get("Code") in _THROTTLING and not daily
-    return isinstance(err, ConnectFailed)
-
-
-def rejection(err: ClientError | BotoCoreError, context: _Context) -> SesRejected:
-    """What went wrong, in words an operator can act on, with SES's own code."""
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        code = str(error.get("Code") or "Unknown")
-        detail = str(error.get("Message") or code)
-        if code in _CREDENTIALS:
-            template = "SES refused bouncer's AWS credentials ({code}: {detail}). Check the " + (
-                "credential chain and that it may call ses:SendEmail in {region}"
-            )
-        else:
-            template = _ADVICE.get("Throttling" if code in _THROTTLING else code, "")
-            template = template or "SES refused the send ({code}): {detail}"
-        return SesRejected(
-            template.format(code=code, detail=detail.rstrip("."), **vars(context)), ses_code=code
-        )
-    code = type(err).__name__
-    if isinstance(err, ConnectFailed):
-        message = (
-            f"could not connect to SES at {context.endpoint} ({context.attempts} attempt(s)): "
-            f"{err}. Check AWS_REGION, SES_ENDPOINT_URL and the network path to SES"
-        )
-    elif isinstance(err, ReadTimeoutError):
-        message = (
-            f"SES did not answer in time ({err}); the message may have been sent, so check "
-            "the SES sending activity before sending it again"
-        )
-    elif "Credential" in code:
-        message = (
-            f"no usable AWS credentials ({err}): configure the standard AWS credential chain "
-            "(environment variables, a profile or an instance role)"
-        )
-    else:
-        message = f"calling SES failed: {err}"
-    return SesRejected(message, ses_code=code)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": half the step fixed, half random.
-
-    https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
-    """
-
-    retries: int = 3
-    base: float = 0.5
-    cap: float = 8.0
-
-    def delay(self, retry: int) -> float:
-        step = min(self.cap, self.base * 2.0 ** (retry - 1))
-        return step / 2 + random.uniform(0, step / 2)  # noqa: S311  (jitter, not a secret)
-
 
 # SendEmail is not idempotent: botocore's retries would also repeat 5xx answers and read
 # time-outs, after which SES may have sent the message already. So botocore makes one
@@ -438,6 +74,7 @@ class SendResult:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+DEFAULT_BACKOFF = Backoff()
 
 
 class SesSender:
@@ -449,7 +86,7 @@ class SesSender:
         database: Database,
         *,
         configuration_set: str | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         # A factory is called once, off the event loop, on the first send: building a
@@ -522,7 +159,7 @@ class SesSender:
                 if attempt <= self._backoff.retries and is_retryable(err):
                     await self._sleep(self._backoff.delay(attempt))
                     continue
-                context = _Context(
+                context = FailureContext(
                     region=client.meta.region_name,
                     endpoint=client.meta.endpoint_url,
                     configuration_set=params.get("ConfigurationSetName"),

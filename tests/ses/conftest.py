@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.addresses import domain_of, parse_address
 from app.db import Database
 from app.models import Send
-from app.ses.sender import SendRequest
+from app.ses.request import SendRequest
 from app.suppression import store
 
 if TYPE_CHECKING:

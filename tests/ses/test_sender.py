@@ -20,15 +20,14 @@ from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
 from app.models import Send
 from app.ses import sends
+from app.ses.failures import Backoff
+from app.ses.request import SendRequest, strip_bcc
 from app.ses.sender import (
     SES_CONFIG,
-    Backoff,
     Sender,
-    SendRequest,
     SesSender,
     SuppressedRecipient,
     make_ses_client,
-    strip_bcc,
 )
 from tests.conftest import make_settings
 from tests.ses.conftest import (
