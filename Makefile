@@ -67,5 +67,11 @@ migrate: install ## Upgrade the configured database to the newest migration
 revision: install ## New migration: make revision m="add thing"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
+bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor on PostgreSQL and SQLite, suppression check
+	$(BIN)/python -m bench.run --quick
+
+bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 suppression rows
+	$(BIN)/python -m bench.run --full
+
 clean: ## Remove the virtualenv and caches (not ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,200 @@
+# ruff: noqa: S608, E501  (fixed column list, no user input)
+"""Send-path benchmark: app.suppression.store.check against a large suppression table.
+
+* one message's recipients (1-3 addresses, about half suppressed), each check in its own
+  session as the send wrapper does (open, SELECT, commit): p50/p99;
+* a bulk check of 10,000 addresses (half suppressed) through store.check: median/p99;
+* the same 10,000 through the HTTP API (POST /v1/suppressions/check on a live bouncer),
+  which adds JSON, validation and address normalisation.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.db import Database
+from app.migrate import upgrade_to_head
+from app.settings import normalize_database_url
+from app.suppression import store
+from bench.common import Server, median, percentile
+
+COLUMNS = (
+    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
+    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
+)  # fmt: skip
+
+
+def address(i: int) -> str:
+    return f"s{i}@d{i % 1000}.example.org"
+
+
+def rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
+    rng = random.Random(7)
+    for i in range(count):
+        email = address(i)
+        roll = rng.random()
+        created = now - timedelta(seconds=rng.randrange(86400 * 365))
+        expires = None
+        if roll < 0.70:
+            reason, subtype, code = "bounce", "General", "smtp; 550 5.1.1 user unknown"
+        elif roll < 0.85:
+            reason, subtype, code = "complaint", "abuse", None
+        else:
+            reason, subtype, code = "soft_bounce", "MailboxFull", "smtp; 452 4.2.2 mailbox full"
+            # two thirds still active, one third expired (check must skip those)
+            expires = now + timedelta(days=3) if roll < 0.95 else now - timedelta(days=3)
+        yield (
+            email, email, email.split("@")[1], reason, subtype, code, "sns",
+            f"0100018e-{i:012d}-000000", f"fb-{i:012d}", None, created, created, expires,
+        )  # fmt: skip
+
+
+async def seed_pg(url: str, count: int, now: datetime) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("TRUNCATE suppression")
+        await conn.copy_records_to_table("suppression", records=rows(count, now), columns=COLUMNS)
+        await conn.execute("ANALYZE suppression")
+    finally:
+        await conn.close()
+
+
+def seed_sqlite(path: Path, count: int, now: datetime) -> None:
+    # SQLAlchemy stores SQLite datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    def fmt(value: datetime | None) -> str | None:
+        return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("DELETE FROM suppression")
+        batch = []
+        sql = f"INSERT INTO suppression ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        for row in rows(count, now):
+            batch.append((*row[:10], fmt(row[10]), fmt(row[11]), fmt(row[12])))
+            if len(batch) == 20_000:
+                conn.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            conn.executemany(sql, batch)
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def lookup_sets(count: int, iterations: int, rng: random.Random) -> list[list[str]]:
+    sets = []
+    for _ in range(iterations):
+        n = rng.choice((1, 1, 2, 3))
+        sets.append(
+            [
+                address(rng.randrange(count))
+                if rng.random() < 0.5
+                else f"fresh{rng.randrange(10**9)}@new.example.net"
+                for _ in range(n)
+            ]
+        )
+    return sets
+
+
+def bulk_set(count: int, size: int, rng: random.Random) -> list[str]:
+    present = [address(i) for i in rng.sample(range(count), size // 2)]
+    absent = [
+        f"fresh{rng.randrange(10**12)}@new{j % 97}.example.net" for j in range(size - size // 2)
+    ]
+    emails = present + absent
+    rng.shuffle(emails)
+    return emails
+
+
+async def run_check(
+    plain_url: str, *, rows_count: int, single_iters: int, bulk_iters: int, bulk_size: int = 10_000
+) -> dict[str, Any]:
+    url = normalize_database_url(plain_url)
+    db = Database(url)
+    now = datetime.now(UTC)
+    try:
+        await upgrade_to_head(db.engine)
+        t = time.perf_counter()
+        if db.engine.dialect.name == "postgresql":
+            await seed_pg(url, rows_count, now)
+        else:
+            path = Path(db.engine.url.database or "")
+            seed_sqlite(path, rows_count, now)
+        seed_s = time.perf_counter() - t
+        await db.engine.dispose()  # fresh connections see the seeded table and statistics
+
+        rng = random.Random(11)
+        sets = lookup_sets(rows_count, single_iters + 200, rng)
+        hits = 0
+        for emails in sets[:200]:  # warm-up: connections, statement caches, pages
+            async with db.session() as session:
+                await store.check(session, emails, now=now)
+        single: list[float] = []
+        for emails in sets[200:]:
+            t0 = time.perf_counter()
+            async with db.session() as session:
+                found = await store.check(session, emails, now=now)
+            single.append((time.perf_counter() - t0) * 1000)
+            hits += len(found)
+
+        bulk: list[float] = []
+        bulk_found = 0
+        for i in range(bulk_iters + 1):
+            emails = bulk_set(rows_count, bulk_size, rng)
+            t0 = time.perf_counter()
+            async with db.session() as session:
+                found = await store.check(session, emails, now=now)
+            ms = (time.perf_counter() - t0) * 1000
+            if i:  # the first is a warm-up
+                bulk.append(ms)
+                bulk_found = len(found)
+        return {
+            "rows": rows_count,
+            "seed_s": round(seed_s, 1),
+            "single_iterations": len(single),
+            "single_p50_ms": round(percentile(single, 50), 3),
+            "single_p99_ms": round(percentile(single, 99), 3),
+            "single_hits": hits,
+            "bulk_size": bulk_size,
+            "bulk_runs_ms": [round(x, 1) for x in bulk],
+            "bulk_median_ms": round(median(bulk), 1),
+            "bulk_p99_ms": round(percentile(bulk, 99), 1),
+            "bulk_found_last": bulk_found,
+        }
+    finally:
+        await db.dispose()
+
+
+def run_http_bulk(
+    server: Server, rows_count: int, iters: int, bulk_size: int = 10_000
+) -> dict[str, Any]:
+    rng = random.Random(13)
+    times: list[float] = []
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": "Bearer secret"}, timeout=60
+    ) as client:
+        for i in range(iters + 1):
+            emails = bulk_set(rows_count, bulk_size, rng)
+            t0 = time.perf_counter()
+            response = client.post("/v1/suppressions/check", json={"emails": emails})
+            ms = (time.perf_counter() - t0) * 1000
+            response.raise_for_status()
+            if i:
+                times.append(ms)
+    return {
+        "http_bulk_runs_ms": [round(x, 1) for x in times],
+        "http_bulk_median_ms": round(median(times), 1),
+        "http_bulk_p99_ms": round(percentile(times, 99), 1),
+    }
