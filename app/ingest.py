@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
@@ -201,6 +202,12 @@ class Ingest:
         except Exception as err:
             if not is_database_outage(err):
                 raise
+            if isinstance(err, PoolTimeout):
+                # The database answers; bouncer has more work than connections.
+                raise Unavailable(
+                    "bouncer is overloaded: no database connection came free in time; "
+                    "nothing was stored; SNS will retry this message"
+                ) from err
             raise Unavailable(
                 f"the database is unreachable ({type(err).__name__}): nothing was stored; "
                 "SNS will retry this message"

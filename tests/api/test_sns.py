@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.models import SnsMessage, Subscription
-from tests.conftest import TOPIC, Edge
+from tests.conftest import TOPIC, AppMaker, Edge
 from tests.outages import unreachable_database
 from tests.signing import SnsSigner, post_args
 
@@ -222,6 +222,22 @@ class TestDatabaseDown:
         app.state.ingest.database = database
         assert (await post(client, envelope)).json() == {"status": "processed"}
         assert await count(app, SnsMessage) == 1
+
+
+class TestOverload:
+    async def test_no_free_connection_is_503_overloaded(
+        self, make_client: AppMaker, signer: SnsSigner, database_url: str
+    ) -> None:
+        client, app = await make_client()
+        tiny = Database(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+        app.state.ingest.database = tiny
+        try:
+            async with tiny.engine.connect():  # the only connection, held
+                response = await post(client, signer.make_notification("x", topic_arn=TOPIC))
+        finally:
+            await tiny.dispose()
+        assert response.status_code == 503
+        assert "overloaded" in response.json()["error"]
 
 
 class TestCertificateHost:
