@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.access import TokenRegistry
-from app.api import health, reports, send, sns, subscriptions, suppressions
+from app.api import health, reports, send, sns, subscriptions, suppressions, transfer
 from app.api.handlers import install_error_handlers
 from app.db import Database
 from app.ingest import Ingest
@@ -143,11 +143,18 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(sns.router)
+    # Before suppressions: its GET /{email} would otherwise take /export.
+    app.include_router(transfer.router)
     app.include_router(suppressions.router)
     app.include_router(reports.router)
     app.include_router(subscriptions.router)
     app.include_router(send.router)
-    app.add_middleware(BodyLimit, limits={"/sns": SNS_BODY_LIMIT}, default=DEFAULT_BODY_LIMIT)
+    app.add_middleware(
+        BodyLimit,
+        # Imports stream line by line, so a list of millions of rows needs no limit.
+        limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None},
+        default=DEFAULT_BODY_LIMIT,
+    )
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)
     return app
