@@ -1,4 +1,4 @@
-"""The ``bouncer`` command line: serve, migrate, and (later) manage the suppression list."""
+"""The ``bouncer`` command line: serve, migrate, manage the suppression list, read the rates."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from app import migrate
+from app.commands import reports, suppressions
 from app.logs import configure_logging
 from app.main import prepare_database
 from app.middleware import StartupError
@@ -20,6 +21,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(suppressions.app, name="suppressions")
+reports.register(cli)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

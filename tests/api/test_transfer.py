@@ -57,3 +57,44 @@ class TestExportImport:
             "/v1/suppressions/check", json={"emails": ["NEW@example.com"]}, headers=READ
         )
         assert check.json()["suppressed"] == {"NEW@example.com": "manual"}
+
+
+def make_csv(n: int) -> bytes:
+    return ("email,reason\r\n" + "".join(f"u{i}@example.com,bounce\r\n" for i in range(n))).encode()
+
+
+class TestAccessAndStreaming:
+    async def test_import_needs_a_token(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/v1/suppressions/import", content=make_csv(1))
+        assert response.status_code == 401
+
+    async def test_a_read_token_may_not_import(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/v1/suppressions/import", content=make_csv(1), headers=READ)
+        assert response.status_code == 403
+
+    async def test_export_needs_a_token_and_a_known_format(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/v1/suppressions/export")).status_code == 401
+        response = await client.get("/v1/suppressions/export?format=xml", headers=READ)
+        assert response.status_code == 422
+
+    async def test_a_header_without_email_is_422(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/v1/suppressions/import", content=b"address\nx@example.com\n", headers=WRITE
+        )
+        assert response.status_code == 422
+
+    async def test_10k_rows_round_trip(self, client: httpx.AsyncClient) -> None:
+        n = 10_000
+        imported = await client.post("/v1/suppressions/import", content=make_csv(n), headers=WRITE)
+        assert imported.json()["inserted"] == n
+        response = await client.get("/v1/suppressions/export?format=csv", headers=READ)
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == 'attachment; filename="suppressions.csv"'
+        assert len(list(csv.DictReader(io.StringIO(response.text)))) == n
+        again = await client.post(
+            "/v1/suppressions/import", content=response.content, headers=WRITE
+        )
+        assert (again.json()["inserted"], again.json()["unchanged"]) == (0, n)
+        ndjson = await client.get("/v1/suppressions/export?format=ndjson", headers=READ)
+        assert ndjson.headers["content-type"] == "application/x-ndjson"
+        assert len(ndjson.text.splitlines()) == n

@@ -1,0 +1,1 @@
+"""The ``bouncer`` subcommands that work on the database through the service functions."""

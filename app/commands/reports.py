@@ -1,0 +1,51 @@
+"""``bouncer events|stats|subscriptions``: what SES and SNS have told bouncer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from app.commands.running import EXIT_CODES, OutputFormat, emit, with_session
+from app.inbox import store as inbox
+from app.ses import history, stats
+from app.suppression import entries
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
+EVENT_COLUMNS = ("occurred_at", "type", "subtype", "verdict", "status", "diagnostic_code")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command(epilog=EXIT_CODES)(events)
+    cli.command("stats", epilog=EXIT_CODES)(show_stats)
+    cli.command(epilog=EXIT_CODES)(subscriptions)
+
+
+def events(email: str, fmt: FormatOption = "table") -> None:
+    """The SES events recorded for an address, newest first."""
+    key, _ = entries.parse_email(email)
+    rows = with_session(lambda s: history.for_email(s, key))
+    emit([{c: getattr(e, c) for c in EVENT_COLUMNS} for e in rows], EVENT_COLUMNS, fmt)
+
+
+def show_stats(
+    window: Annotated[str, typer.Option(help=", ".join(stats.WINDOWS))] = "24h",
+    fmt: FormatOption = "table",
+) -> None:
+    """Bounce and complaint rates, against the SES review and pause levels."""
+    if window not in stats.WINDOWS:
+        raise typer.BadParameter(f"use one of {', '.join(stats.WINDOWS)}", param_hint="--window")
+    result = asdict(with_session(lambda s: stats.compute(s, window=window, now=datetime.now(UTC))))
+    if fmt == "table":
+        emit([{"name": k, "value": v} for k, v in result.items()], ("name", "value"), fmt)
+    else:
+        emit([result], list(result), fmt)
+
+
+def subscriptions(fmt: FormatOption = "table") -> None:
+    """The SNS subscriptions seen: topic, status, when."""
+    columns = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at")
+    rows = with_session(inbox.list_subscriptions)
+    emit([{c: getattr(r, c) for c in columns} for r in rows], columns, fmt)

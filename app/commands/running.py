@@ -1,0 +1,100 @@
+"""Running one CLI job on the configured database, with exit codes scripts can trust."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.errors import InvalidInput
+from app.main import prepare_database
+from app.middleware import StartupError
+from app.outages import is_database_outage
+from app.settings import load_settings
+
+T = TypeVar("T")
+OutputFormat = Literal["table", "json", "csv"]
+
+OK, FOUND, BAD_INPUT, NO_DATABASE = 0, 1, 2, 3
+EXIT_CODES = "Exit codes: 0 ok, 2 bad input, 3 database unreachable or not migrated."
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
+    """Connect (migrating with AUTO_MIGRATE), run ``job``, and map failures to exit codes."""
+    settings = load_settings()
+
+    async def main() -> T:
+        database = await prepare_database(settings)
+        try:
+            return await job(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except StartupError as err:
+        raise fail(str(err), NO_DATABASE) from None
+    except InvalidInput as err:
+        raise fail(err.message, BAD_INPUT) from None
+    except Exception as err:
+        if is_database_outage(err):
+            raise fail(f"the database is unreachable: {err}", NO_DATABASE) from None
+        raise
+
+
+def with_session(job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """``with_database`` in one session that commits when ``job`` returns."""
+
+    async def in_session(database: Database) -> T:
+        async with database.session() as session:
+            return await job(session)
+
+    return with_database(in_session)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat) -> None:
+    """Rows as a rich table, a JSON array, or CSV with a header, on stdout."""
+    if fmt == "json":
+        typer.echo(json.dumps([{c: row.get(c) for c in columns} for row in rows], default=_text))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([[_text(row.get(c)) for c in columns] for row in rows])
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(_text(row.get(c)) for c in columns))
+        Console().print(table)
+
+
+def parse_date(text: str | None, *, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise fail(f"--{field.replace('_', '-')}: {text!r} is not an ISO 8601 date", 2) from err
+    if moment.tzinfo is None:
+        raise fail(f"--{field.replace('_', '-')}: give a UTC offset, as in {text}+00:00", 2)
+    return moment

@@ -1,0 +1,152 @@
+"""``bouncer suppressions list|check|add|remove|import|export``: the list from a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from app.commands.running import (
+    BAD_INPUT,
+    EXIT_CODES,
+    FOUND,
+    OutputFormat,
+    emit,
+    fail,
+    parse_date,
+    with_database,
+    with_session,
+)
+from app.db import Database
+from app.suppression import entries, transfer
+
+app = typer.Typer(help="The suppression list.", no_args_is_help=True)
+
+COLUMNS = ("email", "reason", "subtype", "source", "note", "created_at", "expires_at")
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
+FileFormat = Annotated[transfer.Format, typer.Option("--format", help="csv or ndjson")]
+
+
+def _row(entry: object) -> dict[str, object]:
+    return {c: getattr(entry, c) for c in COLUMNS}
+
+
+@app.command("list", epilog=EXIT_CODES)
+def list_entries(
+    reason: Annotated[str | None, typer.Option(help="bounce, soft_bounce, complaint, …")] = None,
+    domain: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601)")] = None,
+    q: Annotated[str | None, typer.Option(help="address prefix")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=entries.MAX_PAGE)] = 100,
+    fmt: FormatOption = "table",
+) -> None:
+    """List active entries, newest first."""
+    filters = entries.Filters(reason, domain, parse_date(since, field="since"), None, q)
+    page = with_session(
+        lambda s: entries.page(s, filters, cursor=None, limit=limit, now=datetime.now(UTC))
+    )
+    emit([_row(e) for e in page.items], COLUMNS, fmt)
+
+
+@app.command(epilog="Exit codes: 0 none suppressed, 1 any suppressed, 2 bad input, 3 no database.")
+def check(emails: list[str], fmt: FormatOption = "table") -> None:
+    """Which of these addresses are suppressed? Exits 1 when any is."""
+    suppressed, _ = with_session(lambda s: entries.check(s, emails, now=datetime.now(UTC)))
+    rows = [
+        {"email": e, "suppressed": e in suppressed, "reason": suppressed.get(e)} for e in emails
+    ]
+    emit(rows, ("email", "suppressed", "reason"), fmt)
+    if suppressed:
+        raise typer.Exit(FOUND)
+
+
+@app.command(epilog=EXIT_CODES)
+def add(
+    email: str,
+    reason: Annotated[str, typer.Option()] = "manual",
+    note: Annotated[str | None, typer.Option(help="why")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="ISO 8601, with offset")] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Add or update an entry (recorded as done by "cli")."""
+    until = parse_date(expires_at, field="expires_at")
+    row, _ = with_session(
+        lambda s: entries.add(
+            s, email, reason=reason, note=note, expires_at=until,
+            actor="cli", source="api", now=datetime.now(UTC),
+        )
+    )  # fmt: skip
+    emit([_row(row)], COLUMNS, fmt)
+
+
+@app.command(epilog="Exit codes: 0 removed, 1 not on the list, 2 bad input, 3 no database.")
+def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = None) -> None:
+    """Remove an entry; the removal stays in its history with the note."""
+    removed = with_session(
+        lambda s: entries.remove(s, email, actor="cli", note=note, now=datetime.now(UTC))
+    )
+    if not removed:
+        raise fail(f"{email} is not on the list", FOUND)
+    typer.echo(f"removed {email}")
+
+
+async def _read(path: Path, progress: Progress | None) -> AsyncIterator[bytes]:
+    task = progress.add_task("import", total=path.stat().st_size) if progress else None
+    with path.open("rb") as file:
+        while chunk := file.read(256 * 1024):
+            if progress is not None and task is not None:
+                progress.advance(task, len(chunk))
+            yield chunk
+
+
+@app.command("import", epilog=EXIT_CODES)
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    fmt: Annotated[transfer.Format | None, typer.Option("--format", help="csv or ndjson")] = None,
+) -> None:
+    """Add or update entries from a CSV or NDJSON file; prints the counts as JSON."""
+    chosen: transfer.Format = fmt or ("ndjson" if file.suffix in (".ndjson", ".jsonl") else "csv")
+    with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+
+        async def job(database: Database) -> transfer.ImportResult:
+            chunks = _read(file, progress)
+            return await transfer.import_(
+                database, chunks, chosen, actor="cli", now=datetime.now(UTC)
+            )
+
+        result = with_database(job)
+    emit([vars(result)], ("inserted", "updated", "unchanged", "rejected_total"), "json")
+    for bad in result.rejected:
+        typer.echo(f"line {bad['line']}: {bad['error']}", err=True)
+    if result.rejected_total:
+        raise typer.Exit(BAD_INPUT)
+
+
+@app.command(epilog=EXIT_CODES)
+def export(
+    file: Annotated[Path | None, typer.Argument(dir_okay=False, help="default: stdout")] = None,
+    fmt: FileFormat = "csv",
+) -> None:
+    """Write every active entry as CSV or NDJSON."""
+    with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:
+        task = progress.add_task("export", total=None)
+
+        async def job(database: Database) -> None:
+            out = file.open("w", encoding="utf-8", newline="") if file else sys.stdout
+            try:
+                chunks = await transfer.export(
+                    database, fmt, now=datetime.now(UTC),
+                    progress=lambda n: progress.advance(task, n),
+                )  # fmt: skip
+                async for chunk in chunks:
+                    out.write(chunk)
+            finally:
+                if file:
+                    out.close()
+
+        with_database(job)

@@ -1,0 +1,108 @@
+"""The ``bouncer`` suppression, events, stats and subscriptions commands on a temp database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from app.cli import cli
+from app.settings import get_settings
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def bouncer(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """Run ``bouncer ARGS`` against the test database; returns the click Result."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_add_check_list_remove(bouncer: Run) -> None:
+    added = bouncer(
+        "suppressions", "add", "Ann@Example.com", "--reason", "complaint", "--note", "asked"
+    )
+    assert added.exit_code == 0, added.output
+    assert "complaint" in added.output  # a rich table (wrapped to the runner width)
+
+    checked = bouncer(
+        "suppressions", "check", "ann@example.com", "bob@example.com", "--format", "json"
+    )
+    assert checked.exit_code == 1
+    assert json.loads(checked.stdout)[0] == {
+        "email": "ann@example.com",
+        "suppressed": True,
+        "reason": "complaint",
+    }
+    assert bouncer("suppressions", "check", "bob@example.com").exit_code == 0
+
+    listed = bouncer("suppressions", "list", "--format", "csv", "--reason", "complaint")
+    assert listed.stdout.splitlines()[1].startswith("ann@example.com,complaint,")
+
+    assert bouncer("suppressions", "remove", "ann@example.com", "--note", "fixed").exit_code == 0
+    assert bouncer("suppressions", "remove", "ann@example.com").exit_code == 1
+    assert json.loads(bouncer("suppressions", "list", "--format", "json").stdout) == []
+
+
+def test_bad_input_exits_2(bouncer: Run) -> None:
+    assert bouncer("suppressions", "add", "not-an-address").exit_code == 2
+    assert bouncer("suppressions", "add", "a@example.com", "--reason", "spam").exit_code == 2
+    assert bouncer("suppressions", "add", "a@example.com", "--expires-at", "soon").exit_code == 2
+    assert bouncer("stats", "--window", "1y").exit_code == 2
+
+
+def test_import_then_export(bouncer: Run, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("email,reason\na@example.com,bounce\nb@example.com,manual\n")
+    imported = bouncer("suppressions", "import", str(source))
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)[0]["inserted"] == 2
+
+    target = tmp_path / "out.ndjson"
+    assert bouncer("suppressions", "export", str(target), "--format", "ndjson").exit_code == 0
+    assert [json.loads(x)["email"] for x in target.read_text().splitlines()] == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    to_stdout = bouncer("suppressions", "export")
+    assert to_stdout.stdout.splitlines()[0].startswith("email,reason,")
+
+    again = bouncer("suppressions", "import", str(target))
+    assert json.loads(again.stdout)[0]["unchanged"] == 2
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email\nnope\nc@example.com\n")
+    result = bouncer("suppressions", "import", str(bad))
+    assert result.exit_code == 2
+    assert "line 2:" in result.stderr
+
+
+def test_events_stats_subscriptions(bouncer: Run) -> None:
+    assert bouncer("events", "ann@example.com", "--format", "json").stdout.strip() == "[]"
+    stats = json.loads(bouncer("stats", "--window", "7d", "--format", "json").stdout)
+    assert stats[0]["window"] == "7d"
+    assert bouncer("stats").exit_code == 0
+    assert bouncer("subscriptions", "--format", "json").stdout.strip() == "[]"
+
+
+def test_unreachable_database_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["suppressions", "check", "a@example.com"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 3
