@@ -100,13 +100,11 @@ async def add(
         note=note,
         expires_at=expires_at,
     )
-    existing = await store.get(session, email)
-    was_active = existing is not None and store.is_active_row(existing, now=now)
-    await store.put(session, entry, actor=actor, now=now, replace_active=True)
+    change = await store.put(session, entry, actor=actor, now=now, replace_active=True)
     await session.flush()
     row = await store.get(session, email)
     assert row is not None  # noqa: S101  (just written)
-    return row, not was_active
+    return row, change == "added"
 
 
 async def remove(

@@ -140,7 +140,8 @@ async def put(
     now: datetime,
     replace_active: bool,
 ) -> Change:
-    """Add or update one entry and record the change.
+    """Add or update one entry and record the change; "added" also when an expired
+    entry comes back.
 
     ``replace_active=False`` (events from SES) keeps an active entry as it is unless
     the new one is stronger: permanent beats expiring, a later expiry beats an
@@ -184,8 +185,9 @@ async def put(
     if not was_active:
         # An expired entry coming back is a new suppression, dated now.
         row.created_at = now
-    _log(session, entry, action="updated" if was_active else "added", actor=actor, now=now)
-    return "updated"
+    change: Change = "updated" if was_active else "added"
+    _log(session, entry, action=change, actor=actor, now=now)
+    return change
 
 
 def _is_stronger(entry: Entry, row: Suppression) -> bool:

@@ -210,12 +210,13 @@ async def _write(
                 elif store.is_active_row(current, now=now) and _is_same(row.entry, current):
                     result.unchanged += 1
                 else:
-                    active = store.is_active_row(current, now=now)
-                    await store.put(session, row.entry, actor=actor, now=now, replace_active=True)
-                    if active:
-                        result.updated += 1
-                    else:
+                    change = await store.put(
+                        session, row.entry, actor=actor, now=now, replace_active=True
+                    )
+                    if change == "added":  # an expired entry made active again
                         result.inserted += 1
+                    else:
+                        result.updated += 1
             await _insert_new(session, new, actor=actor, now=now)
             result.inserted += len(new)
 

@@ -12,8 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.signing import SnsSigner, shared_signer
-
 SIGNED = Path(__file__).resolve().parent.parent / "data" / "signed"
 GENUINE = sorted(path.stem for path in SIGNED.glob("*.json"))
 
@@ -62,19 +60,6 @@ class Genuine:
         target = directory / self.cert_url.rsplit("/", 1)[-1]
         shutil.copyfile(SIGNED / f"{self.name}.pem", target)
         return target
-
-
-@pytest.fixture(scope="session")
-def sns_signer() -> SnsSigner:
-    return shared_signer()
-
-
-@pytest.fixture
-def cert_dir(tmp_path: Path, sns_signer: SnsSigner) -> Path:
-    directory = tmp_path / "certs"
-    directory.mkdir()
-    sns_signer.write_cert(directory)
-    return directory
 
 
 @pytest.fixture

@@ -169,14 +169,14 @@ class TestCertificateStoreRefusals:
 
 class TestCertificateStoreFetching:
     async def test_fetches_once_then_serves_from_the_cache(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        host.answer = pem_host(sns_signer).answer
+        host.answer = pem_host(signer).answer
         store = CertificateStore(http, timeout=2.5)
-        url = sns_signer.cert_url()
+        url = signer.cert_url()
         first = await store.get(url)
         second = await store.get(url)
-        assert first == second == sns_signer.certificate
+        assert first == second == signer.certificate
         assert [str(r.url) for r in host.requests] == [url]
         assert host.requests[0].method == "GET"
         assert host.requests[0].extensions["timeout"]["read"] == 2.5
@@ -194,7 +194,7 @@ class TestCertificateStoreFetching:
     )
     async def test_a_bad_answer_is_unavailable_and_not_cached(
         self,
-        sns_signer: SnsSigner,
+        signer: SnsSigner,
         host: RecordingHost,
         http: httpx.AsyncClient,
         answer: RecordingHost,
@@ -202,15 +202,15 @@ class TestCertificateStoreFetching:
         host.answer = answer
         store = CertificateStore(http)
         with pytest.raises(Unavailable, match="could not fetch the SNS signing certificate from"):
-            await store.get(sns_signer.cert_url())
-        host.answer = pem_host(sns_signer).answer
-        assert await store.get(sns_signer.cert_url()) == sns_signer.certificate
+            await store.get(signer.cert_url())
+        host.answer = pem_host(signer).answer
+        assert await store.get(signer.cert_url()) == signer.certificate
         assert len(host.requests) == 2
 
     @pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ReadTimeout, httpx.ConnectTimeout])
     async def test_a_network_failure_is_unavailable_and_not_cached(
         self,
-        sns_signer: SnsSigner,
+        signer: SnsSigner,
         host: RecordingHost,
         http: httpx.AsyncClient,
         error: type[httpx.TransportError],
@@ -221,35 +221,35 @@ class TestCertificateStoreFetching:
         host.answer = fail
         store = CertificateStore(http)
         with pytest.raises(Unavailable, match=r"SNS will retry$") as caught:
-            await store.get(sns_signer.cert_url())
+            await store.get(signer.cert_url())
         assert isinstance(caught.value.__cause__, error)
-        host.answer = pem_host(sns_signer).answer
-        assert await store.get(sns_signer.cert_url()) == sns_signer.certificate
+        host.answer = pem_host(signer).answer
+        assert await store.get(signer.cert_url()) == signer.certificate
         assert len(host.requests) == 2
 
     @pytest.mark.parametrize("status", [301, 302, 307, 308])
     async def test_a_redirect_is_not_followed(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, status: int
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, status: int
     ) -> None:
         host.answer = lambda request: httpx.Response(
             status, headers={"Location": "https://evil.com/x.pem"}
         )
         with pytest.raises(Unavailable, match=f"answered HTTP {status}"):
-            await CertificateStore(http).get(sns_signer.cert_url())
+            await CertificateStore(http).get(signer.cert_url())
         assert len(host.requests) == 1
 
     async def test_a_der_certificate_is_not_pem(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        der = sns_signer.certificate.public_bytes(serialization.Encoding.DER)
+        der = signer.certificate.public_bytes(serialization.Encoding.DER)
         host.answer = lambda request: httpx.Response(200, content=der)
         with pytest.raises(Unavailable, match=r"not a PEM X\.509 certificate"):
-            await CertificateStore(http).get(sns_signer.cert_url())
+            await CertificateStore(http).get(signer.cert_url())
 
     async def test_the_cache_is_a_bounded_lru(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        host.answer = pem_host(sns_signer).answer
+        host.answer = pem_host(signer).answer
         store = CertificateStore(http, max_entries=2)
         a, b, c = (f"https://sns.us-east-1.amazonaws.com/{n}.pem" for n in "abc")
 
@@ -264,23 +264,23 @@ class TestCertificateStoreFetching:
         assert await fetched(b)
 
     async def test_concurrent_gets_share_one_fetch(
-        self, sns_signer: SnsSigner, host: RecordingHost
+        self, signer: SnsSigner, host: RecordingHost
     ) -> None:
         async def slow(request: httpx.Request) -> httpx.Response:
             host.requests.append(request)
             await asyncio.sleep(0.01)
-            return httpx.Response(200, content=sns_signer.cert_pem)
+            return httpx.Response(200, content=signer.cert_pem)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as http:
             store = CertificateStore(http)
-            results = await asyncio.gather(*(store.get(sns_signer.cert_url()) for _ in range(10)))
-        assert all(result == sns_signer.certificate for result in results)
+            results = await asyncio.gather(*(store.get(signer.cert_url()) for _ in range(10)))
+        assert all(result == signer.certificate for result in results)
         assert len(host.requests) == 1
 
     async def test_concurrent_gets_share_one_failure_then_retry(
-        self, sns_signer: SnsSigner, host: RecordingHost
+        self, signer: SnsSigner, host: RecordingHost
     ) -> None:
-        answers = [httpx.Response(503), httpx.Response(200, content=sns_signer.cert_pem)]
+        answers = [httpx.Response(503), httpx.Response(200, content=signer.cert_pem)]
 
         async def flaky(request: httpx.Request) -> httpx.Response:
             host.requests.append(request)
@@ -289,30 +289,30 @@ class TestCertificateStoreFetching:
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(flaky)) as http:
             store = CertificateStore(http)
-            gets = [store.get(sns_signer.cert_url()) for _ in range(5)]
+            gets = [store.get(signer.cert_url()) for _ in range(5)]
             results = await asyncio.gather(*gets, return_exceptions=True)
             assert all(isinstance(result, Unavailable) for result in results)
-            assert await store.get(sns_signer.cert_url()) == sns_signer.certificate
+            assert await store.get(signer.cert_url()) == signer.certificate
         assert len(host.requests) == 2
 
     async def test_a_cancelled_caller_does_not_cancel_the_others(
-        self, sns_signer: SnsSigner, host: RecordingHost
+        self, signer: SnsSigner, host: RecordingHost
     ) -> None:
         release = asyncio.Event()
 
         async def gated(request: httpx.Request) -> httpx.Response:
             host.requests.append(request)
             await release.wait()
-            return httpx.Response(200, content=sns_signer.cert_pem)
+            return httpx.Response(200, content=signer.cert_pem)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(gated)) as http:
             store = CertificateStore(http)
-            first = asyncio.create_task(store.get(sns_signer.cert_url()))
-            second = asyncio.create_task(store.get(sns_signer.cert_url()))
+            first = asyncio.create_task(store.get(signer.cert_url()))
+            second = asyncio.create_task(store.get(signer.cert_url()))
             await asyncio.sleep(0.01)
             first.cancel()
             release.set()
-            assert await second == sns_signer.certificate
+            assert await second == signer.certificate
             with pytest.raises(asyncio.CancelledError):
                 await first
         assert len(host.requests) == 1
@@ -320,37 +320,37 @@ class TestCertificateStoreFetching:
 
 class TestCertificateStoreDirectory:
     async def test_a_file_named_like_the_url_is_used_without_a_request(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
         store = CertificateStore(http, cert_dir=cert_dir)
         for region in ("us-east-1", "eu-west-1", "cn-north-1"):
-            url = sns_signer.cert_url(region)
+            url = signer.cert_url(region)
             if region.startswith("cn-"):
                 url = url.replace(".amazonaws.com/", ".amazonaws.com.cn/")
-            assert await store.get(url) == sns_signer.certificate
+            assert await store.get(url) == signer.certificate
         assert host.requests == []
 
     async def test_other_names_are_fetched(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
-        host.answer = pem_host(sns_signer).answer
+        host.answer = pem_host(signer).answer
         store = CertificateStore(http, cert_dir=cert_dir)
         await store.get("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-new.pem")
         assert len(host.requests) == 1
 
     async def test_a_broken_file_is_unavailable_not_fetched(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
-        (cert_dir / sns_signer.cert_filename).write_text("not a certificate")
+        (cert_dir / signer.cert_filename).write_text("not a certificate")
         with pytest.raises(Unavailable, match=r"SNS_CERT_DIR file .* is not a readable PEM"):
-            await CertificateStore(http, cert_dir=cert_dir).get(sns_signer.cert_url())
+            await CertificateStore(http, cert_dir=cert_dir).get(signer.cert_url())
         assert host.requests == []
 
     async def test_a_directory_with_that_name_is_not_a_file(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, tmp_path: Path
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, tmp_path: Path
     ) -> None:
-        (tmp_path / sns_signer.cert_filename).mkdir()
-        host.answer = pem_host(sns_signer).answer
+        (tmp_path / signer.cert_filename).mkdir()
+        host.answer = pem_host(signer).answer
         store = CertificateStore(http, cert_dir=tmp_path)
-        assert await store.get(sns_signer.cert_url()) == sns_signer.certificate
+        assert await store.get(signer.cert_url()) == signer.certificate
         assert len(host.requests) == 1

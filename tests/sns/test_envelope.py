@@ -25,13 +25,13 @@ def body_of(envelope: dict[str, Any]) -> bytes:
 
 
 @pytest.fixture
-def notification(sns_signer: SnsSigner) -> dict[str, Any]:
-    return sns_signer.make_notification("payload", subject="Hello", timestamp=NOW)
+def notification(signer: SnsSigner) -> dict[str, Any]:
+    return signer.make_notification("payload", subject="Hello", timestamp=NOW)
 
 
 @pytest.fixture
-def confirmation(sns_signer: SnsSigner) -> dict[str, Any]:
-    return sns_signer.make_subscription_confirmation(token="t0k3n", timestamp=NOW)
+def confirmation(signer: SnsSigner) -> dict[str, Any]:
+    return signer.make_subscription_confirmation(token="t0k3n", timestamp=NOW)
 
 
 class TestWellFormedEnvelopes:
@@ -60,8 +60,8 @@ class TestWellFormedEnvelopes:
         assert message.subscribe_url == confirmation["SubscribeURL"]
         assert message.subject is None
 
-    def test_an_unsubscribe_confirmation(self, sns_signer: SnsSigner) -> None:
-        message = parse(sns_signer.make_unsubscribe_confirmation(token="abc"))
+    def test_an_unsubscribe_confirmation(self, signer: SnsSigner) -> None:
+        message = parse(signer.make_unsubscribe_confirmation(token="abc"))
         assert message.type == "UnsubscribeConfirmation"
         assert message.token == "abc"
 
@@ -76,8 +76,8 @@ class TestWellFormedEnvelopes:
     def test_rawdelivery_false_is_an_ordinary_post(self, notification: dict[str, Any]) -> None:
         assert parse(notification, **{"x-amz-sns-rawdelivery": "false"}).message == "payload"
 
-    def test_non_ascii_text_survives(self, sns_signer: SnsSigner) -> None:
-        message = parse(sns_signer.make_notification("Grüße ✉ 𝄞", subject="Ünïcode"))
+    def test_non_ascii_text_survives(self, signer: SnsSigner) -> None:
+        message = parse(signer.make_notification("Grüße ✉ 𝄞", subject="Ünïcode"))
         assert message.message == "Grüße ✉ 𝄞"
         assert message.subject == "Ünïcode"
 
@@ -119,8 +119,8 @@ class TestLambdaSpelling:
         assert message.subscribe_url == confirmation["SubscribeUrl"]
         assert message.unsubscribe_url == confirmation["UnsubscribeUrl"]
 
-    def test_subject_null_is_absent(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification("x")
+    def test_subject_null_is_absent(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification("x")
         envelope["Subject"] = None
         assert parse(envelope).subject is None
 
@@ -208,10 +208,8 @@ class TestFields:
             parse_envelope(body_of(confirmation), {})
 
     @pytest.mark.parametrize("name", ["Token", "SubscribeURL"])
-    def test_an_unsubscribe_confirmation_needs_them_too(
-        self, sns_signer: SnsSigner, name: str
-    ) -> None:
-        envelope = sns_signer.make_unsubscribe_confirmation()
+    def test_an_unsubscribe_confirmation_needs_them_too(self, signer: SnsSigner, name: str) -> None:
+        envelope = signer.make_unsubscribe_confirmation()
         del envelope[name]
         with pytest.raises(EnvelopeInvalid, match=f"^{name} is missing"):
             parse_envelope(body_of(envelope), {})

@@ -15,8 +15,8 @@ NOW = datetime(2025, 6, 2, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def message(sns_signer: SnsSigner) -> SnsMessage:
-    return parse_envelope(*post_args(sns_signer.make_notification("hi", timestamp=NOW)))
+def message(signer: SnsSigner) -> SnsMessage:
+    return parse_envelope(*post_args(signer.make_notification("hi", timestamp=NOW)))
 
 
 class TestCheckFresh:
@@ -43,8 +43,8 @@ class TestCheckFresh:
         with pytest.raises(MessageExpired, match="in the future: check this host's clock"):
             check_fresh(message, now=earlier, max_age_seconds=3600)
 
-    def test_a_zone_offset_timestamp_is_compared_in_utc(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification("hi")
+    def test_a_zone_offset_timestamp_is_compared_in_utc(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification("hi")
         envelope["Timestamp"] = "2025-06-02T14:00:00.000+02:00"
         message = parse_envelope(*post_args(envelope))
         check_fresh(message, now=NOW, max_age_seconds=1)

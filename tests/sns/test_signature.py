@@ -186,8 +186,8 @@ DAY = timedelta(days=1)
 
 
 class TestStringToSign:
-    def test_a_notification_with_subject(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification(
+    def test_a_notification_with_subject(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification(
             "a\nb", subject="S", message_id="m-1", timestamp=datetime(2025, 1, 2, tzinfo=UTC)
         )
         message = parse_envelope(*post_args(envelope))
@@ -197,17 +197,17 @@ class TestStringToSign:
             b"TopicArn\narn:aws:sns:us-east-1:123456789012:ses-bounces\nType\nNotification\n"
         )
 
-    def test_a_notification_without_subject_leaves_it_out(self, sns_signer: SnsSigner) -> None:
-        message = parse_envelope(*post_args(sns_signer.make_notification("x")))
+    def test_a_notification_without_subject_leaves_it_out(self, signer: SnsSigner) -> None:
+        message = parse_envelope(*post_args(signer.make_notification("x")))
         assert b"Subject" not in string_to_sign(message)
 
-    def test_an_empty_subject_is_signed(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification("x", subject="")
+    def test_an_empty_subject_is_signed(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification("x", subject="")
         message = parse_envelope(*post_args(envelope))
         assert b"\nSubject\n\nTimestamp\n" in string_to_sign(message)
 
-    def test_a_confirmation(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_subscription_confirmation(
+    def test_a_confirmation(self, signer: SnsSigner) -> None:
+        envelope = signer.make_subscription_confirmation(
             token="T", message_id="m-2", timestamp=datetime(2025, 1, 2, tzinfo=UTC)
         )
         message = parse_envelope(*post_args(envelope))
@@ -222,10 +222,10 @@ class TestStringToSign:
             ).encode()
         )
 
-    def test_the_timestamp_is_signed_as_written(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification("x")
+    def test_the_timestamp_is_signed_as_written(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification("x")
         envelope["Timestamp"] = "2025-01-02T00:00:00+00:00"
-        message = parse_envelope(*post_args(sns_signer.sign(envelope)))
+        message = parse_envelope(*post_args(signer.sign(envelope)))
         assert b"\nTimestamp\n2025-01-02T00:00:00+00:00\n" in string_to_sign(message)
 
 
@@ -236,54 +236,54 @@ def parsed(envelope: dict[str, Any]) -> SnsMessage:
 class TestVerifySignature:
     @pytest.mark.parametrize("version", ["1", "2"])
     @pytest.mark.parametrize("kind", ["notification", "subscribe", "unsubscribe"])
-    def test_the_signer_verifies(self, sns_signer: SnsSigner, version: str, kind: str) -> None:
+    def test_the_signer_verifies(self, signer: SnsSigner, version: str, kind: str) -> None:
         envelope = {
-            "notification": lambda: sns_signer.make_notification("x", version=version),
-            "subscribe": lambda: sns_signer.make_subscription_confirmation(version=version),
-            "unsubscribe": lambda: sns_signer.make_unsubscribe_confirmation(version=version),
+            "notification": lambda: signer.make_notification("x", version=version),
+            "subscribe": lambda: signer.make_subscription_confirmation(version=version),
+            "unsubscribe": lambda: signer.make_unsubscribe_confirmation(version=version),
         }[kind]()
         message = parsed(envelope)
-        verify_signature(message=message, certificate=sns_signer.certificate)
+        verify_signature(message=message, certificate=signer.certificate)
 
-    def test_version_1_below_min_version_2_names_the_setting(self, sns_signer: SnsSigner) -> None:
-        message = parsed(sns_signer.make_notification("x", version="1"))
+    def test_version_1_below_min_version_2_names_the_setting(self, signer: SnsSigner) -> None:
+        message = parsed(signer.make_notification("x", version="1"))
         with pytest.raises(SignatureInvalid) as caught:
-            verify_signature(message=message, certificate=sns_signer.certificate, min_version=2)
+            verify_signature(message=message, certificate=signer.certificate, min_version=2)
         assert "SNS_MIN_SIGNATURE_VERSION=2" in caught.value.message
         assert "SHA1" in caught.value.message
 
-    def test_version_2_meets_min_version_2(self, sns_signer: SnsSigner) -> None:
-        message = parsed(sns_signer.make_notification("x", version="2"))
-        verify_signature(message=message, certificate=sns_signer.certificate, min_version=2)
+    def test_version_2_meets_min_version_2(self, signer: SnsSigner) -> None:
+        message = parsed(signer.make_notification("x", version="2"))
+        verify_signature(message=message, certificate=signer.certificate, min_version=2)
 
     @pytest.mark.parametrize("version", ["3", "0", "", "1.0", " 1", "2 ", "01", "٢", "SHA256"])
-    def test_other_versions_are_refused(self, sns_signer: SnsSigner, version: str) -> None:
-        envelope = sns_signer.make_notification("x") | {"SignatureVersion": version}
+    def test_other_versions_are_refused(self, signer: SnsSigner, version: str) -> None:
+        envelope = signer.make_notification("x") | {"SignatureVersion": version}
         with pytest.raises(SignatureInvalid, match="is not supported"):
-            verify_signature(message=parsed(envelope), certificate=sns_signer.certificate)
+            verify_signature(message=parsed(envelope), certificate=signer.certificate)
 
-    def test_a_sha256_signature_labelled_version_1_fails(self, sns_signer: SnsSigner) -> None:
-        envelope = sns_signer.make_notification("x", version="2") | {"SignatureVersion": "1"}
+    def test_a_sha256_signature_labelled_version_1_fails(self, signer: SnsSigner) -> None:
+        envelope = signer.make_notification("x", version="2") | {"SignatureVersion": "1"}
         with pytest.raises(SignatureInvalid, match="does not match"):
-            verify_signature(message=parsed(envelope), certificate=sns_signer.certificate)
+            verify_signature(message=parsed(envelope), certificate=signer.certificate)
 
     @pytest.mark.parametrize("signature", ["not base64!", "QUJD=", "QUJD\n", "", "===="])
     def test_a_signature_that_is_not_base64_or_empty_fails(
-        self, sns_signer: SnsSigner, signature: str
+        self, signer: SnsSigner, signature: str
     ) -> None:
-        envelope = sns_signer.make_notification("x") | {"Signature": signature}
+        envelope = signer.make_notification("x") | {"Signature": signature}
         with pytest.raises(SignatureInvalid):
-            verify_signature(message=parsed(envelope), certificate=sns_signer.certificate)
+            verify_signature(message=parsed(envelope), certificate=signer.certificate)
 
-    def test_another_key_fails(self, sns_signer: SnsSigner) -> None:
+    def test_another_key_fails(self, signer: SnsSigner) -> None:
         stranger = SnsSigner.create(name="stranger")
         message = parsed(stranger.make_notification("x"))
         with pytest.raises(SignatureInvalid, match="altered or not signed by SNS"):
-            verify_signature(message=message, certificate=sns_signer.certificate)
+            verify_signature(message=message, certificate=signer.certificate)
 
     @pytest.mark.parametrize("offset", [timedelta(seconds=-1), timedelta(days=400)])
     def test_a_certificate_not_valid_at_the_timestamp_is_refused(
-        self, sns_signer: SnsSigner, offset: timedelta
+        self, signer: SnsSigner, offset: timedelta
     ) -> None:
         start = datetime(2024, 1, 1, tzinfo=UTC)
         short = SnsSigner.create(not_before=start, not_after=start + timedelta(days=365))
@@ -299,7 +299,7 @@ class TestVerifySignature:
             message = parsed(signer.make_notification("x", timestamp=moment))
             verify_signature(message=message, certificate=signer.certificate)
 
-    def test_a_non_rsa_certificate_is_refused(self, sns_signer: SnsSigner) -> None:
+    def test_a_non_rsa_certificate_is_refused(self, signer: SnsSigner) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
         certificate = (
@@ -312,7 +312,7 @@ class TestVerifySignature:
             .not_valid_after(datetime(2100, 1, 1, tzinfo=UTC))
             .sign(key, hashes.SHA256())
         )
-        message = parsed(sns_signer.make_notification("x"))
+        message = parsed(signer.make_notification("x"))
         with pytest.raises(CertificateNotAllowed, match="RSA"):
             verify_signature(message=message, certificate=certificate)
 
@@ -323,15 +323,15 @@ class TestVerifySignature:
         version=st.sampled_from(["1", "2"]),
     )
     def test_any_text_round_trips_and_any_change_fails(
-        self, sns_signer: SnsSigner, text: str, subject: str | None, version: str
+        self, signer: SnsSigner, text: str, subject: str | None, version: str
     ) -> None:
-        envelope = sns_signer.make_notification(text, subject=subject, version=version)
+        envelope = signer.make_notification(text, subject=subject, version=version)
         message = parsed(envelope)
         assert message.message == text
-        verify_signature(message=message, certificate=sns_signer.certificate)
+        verify_signature(message=message, certificate=signer.certificate)
         changed = dataclasses.replace(message, message=text + "\n")
         with pytest.raises(SignatureInvalid):
-            verify_signature(message=changed, certificate=sns_signer.certificate)
+            verify_signature(message=changed, certificate=signer.certificate)
 
 
 class TestCheckSignatureVersion:

@@ -27,8 +27,8 @@ def parse(envelope: dict[str, Any]) -> SnsMessage:
 
 
 @pytest.fixture
-def confirmation(sns_signer: SnsSigner) -> SnsMessage:
-    return parse(sns_signer.make_subscription_confirmation(topic_arn=TOPIC, token=TOKEN))
+def confirmation(signer: SnsSigner) -> SnsMessage:
+    return parse(signer.make_subscription_confirmation(topic_arn=TOPIC, token=TOKEN))
 
 
 class StubbedSns:
@@ -132,10 +132,10 @@ class TestConfirmThroughTheUrl:
         ],
     )
     async def test_a_foreign_subscribe_url_is_never_requested(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, url: str
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, url: str
     ) -> None:
-        envelope = sns_signer.make_subscription_confirmation(topic_arn=TOPIC)
-        message = parse(sns_signer.sign(envelope | {"SubscribeURL": url}))
+        envelope = signer.make_subscription_confirmation(topic_arn=TOPIC)
+        message = parse(signer.sign(envelope | {"SubscribeURL": url}))
         confirmer = SubscriptionConfirmer(http, sns_client_factory=None)
         with pytest.raises(Forbidden, match="it was not requested"):
             await confirmer.confirm(message)
@@ -180,9 +180,9 @@ class TestConfirmThroughTheUrl:
 class TestOnlySubscriptionConfirmations:
     @pytest.mark.parametrize("through", ["api", "url"])
     async def test_an_unsubscribe_confirmation_is_never_confirmed(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, through: str
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient, through: str
     ) -> None:
-        message = parse(sns_signer.make_unsubscribe_confirmation(topic_arn=TOPIC))
+        message = parse(signer.make_unsubscribe_confirmation(topic_arn=TOPIC))
 
         def unused(region: str) -> Any:
             raise AssertionError("no client should be built")

@@ -43,30 +43,30 @@ def make_verifier(
 class TestVerifierAccepts:
     @pytest.mark.parametrize("version", ["1", "2"])
     async def test_a_signed_notification_from_an_allowed_topic(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path, version: str
+        self, signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path, version: str
     ) -> None:
-        message = parse(sns_signer.make_notification("x", timestamp=NOW, version=version))
+        message = parse(signer.make_notification("x", timestamp=NOW, version=version))
         await make_verifier(http, cert_dir).verify(message, now=NOW)
 
     async def test_confirmations(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
         verifier = make_verifier(http, cert_dir)
         for envelope in (
-            sns_signer.make_subscription_confirmation(timestamp=NOW, version="2"),
-            sns_signer.make_unsubscribe_confirmation(timestamp=NOW),
+            signer.make_subscription_confirmation(timestamp=NOW, version="2"),
+            signer.make_unsubscribe_confirmation(timestamp=NOW),
         ):
             await verifier.verify(parse(envelope), now=NOW)
 
     async def test_fetches_the_certificate_once(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        host.answer = lambda request: httpx.Response(200, content=sns_signer.cert_pem)
+        host.answer = lambda request: httpx.Response(200, content=signer.cert_pem)
         verifier = make_verifier(http)
         for _ in range(3):
-            message = parse(sns_signer.make_notification("x", timestamp=NOW))
+            message = parse(signer.make_notification("x", timestamp=NOW))
             await verifier.verify(message, now=NOW)
-        assert [str(r.url) for r in host.requests] == [sns_signer.cert_url()]
+        assert [str(r.url) for r in host.requests] == [signer.cert_url()]
 
     @pytest.mark.parametrize("name", GENUINE)
     async def test_every_genuine_message_at_its_own_timestamp(
@@ -83,76 +83,76 @@ class TestVerifierAccepts:
 
 class TestVerifierOrder:
     async def test_a_foreign_topic_with_a_hostile_cert_url_makes_no_request(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        envelope = sns_signer.make_notification("x", topic_arn=FOREIGN_TOPIC)
+        envelope = signer.make_notification("x", topic_arn=FOREIGN_TOPIC)
         message = parse(envelope | {"SigningCertURL": HOSTILE_URL, "SignatureVersion": "9"})
         with pytest.raises(TopicNotAllowed, match=FOREIGN_TOPIC):
             await make_verifier(http).verify(message, now=NOW)
         assert host.requests == []
 
     async def test_a_foreign_topic_genuinely_signed_is_still_refused(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
-        message = parse(sns_signer.make_notification("x", topic_arn=FOREIGN_TOPIC))
+        message = parse(signer.make_notification("x", topic_arn=FOREIGN_TOPIC))
         with pytest.raises(TopicNotAllowed):
             await make_verifier(http, cert_dir).verify(message, now=datetime.now(UTC))
 
     async def test_an_unsupported_version_is_refused_before_the_cert_url(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        envelope = sns_signer.make_notification("x", timestamp=NOW)
+        envelope = signer.make_notification("x", timestamp=NOW)
         message = parse(envelope | {"SigningCertURL": HOSTILE_URL, "SignatureVersion": "3"})
         with pytest.raises(SignatureInvalid, match="not supported"):
             await make_verifier(http).verify(message, now=NOW)
         assert host.requests == []
 
     async def test_a_version_below_the_minimum_is_refused_without_a_request(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        message = parse(sns_signer.make_notification("x", timestamp=NOW, version="1"))
+        message = parse(signer.make_notification("x", timestamp=NOW, version="1"))
         with pytest.raises(SignatureInvalid, match="SNS_MIN_SIGNATURE_VERSION=2"):
             await make_verifier(http, min_signature_version=2).verify(message, now=NOW)
         assert host.requests == []
 
     async def test_a_hostile_cert_url_is_refused_before_the_age(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        envelope = sns_signer.make_notification("x", timestamp=NOW - timedelta(days=2))
-        message = parse(sns_signer.sign(envelope | {"SigningCertURL": HOSTILE_URL}))
+        envelope = signer.make_notification("x", timestamp=NOW - timedelta(days=2))
+        message = parse(signer.sign(envelope | {"SigningCertURL": HOSTILE_URL}))
         with pytest.raises(CertificateNotAllowed, match=r"host evil\.com is not an SNS host"):
             await make_verifier(http).verify(message, now=NOW)
         assert host.requests == []
 
     async def test_an_old_message_is_refused_before_any_fetch(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        message = parse(sns_signer.make_notification("x", timestamp=NOW - timedelta(hours=2)))
+        message = parse(signer.make_notification("x", timestamp=NOW - timedelta(hours=2)))
         with pytest.raises(MessageExpired):
             await make_verifier(http).verify(message, now=NOW)
         assert host.requests == []
 
     async def test_max_age_zero_accepts_an_old_message(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
-        message = parse(sns_signer.make_notification("x", timestamp=NOW - timedelta(days=30)))
+        message = parse(signer.make_notification("x", timestamp=NOW - timedelta(days=30)))
         await make_verifier(http, cert_dir, max_age_seconds=0).verify(message, now=NOW)
 
     async def test_an_unreachable_certificate_host_is_unavailable(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
         def down(request: httpx.Request) -> httpx.Response:
             raise httpx.ConnectError("unreachable", request=request)
 
         host.answer = down
-        message = parse(sns_signer.make_notification("x", timestamp=NOW))
+        message = parse(signer.make_notification("x", timestamp=NOW))
         with pytest.raises(Unavailable):
             await make_verifier(http).verify(message, now=NOW)
 
     async def test_a_tampered_message_fails_last(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
+        self, signer: SnsSigner, http: httpx.AsyncClient, cert_dir: Path
     ) -> None:
-        envelope = sns_signer.make_notification("bounce", timestamp=NOW)
+        envelope = signer.make_notification("bounce", timestamp=NOW)
         message = parse(envelope | {"Message": "complaint"})
         with pytest.raises(SignatureInvalid):
             await make_verifier(http, cert_dir).verify(message, now=NOW)
@@ -160,9 +160,9 @@ class TestVerifierOrder:
 
 class TestVerifierWithoutSignatures:
     async def test_skips_the_signature_and_its_certificate(
-        self, sns_signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
+        self, signer: SnsSigner, host: RecordingHost, http: httpx.AsyncClient
     ) -> None:
-        envelope = sns_signer.make_notification("x", timestamp=NOW)
+        envelope = signer.make_notification("x", timestamp=NOW)
         unsigned = envelope | {
             "Signature": "EXAMPLE",
             "SignatureVersion": "9",
@@ -173,16 +173,12 @@ class TestVerifierWithoutSignatures:
         await verifier.verify(parse(unsigned), now=NOW)
         assert host.requests == []
 
-    async def test_still_checks_the_topic(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient
-    ) -> None:
-        message = parse(sns_signer.make_notification("x", topic_arn=FOREIGN_TOPIC))
+    async def test_still_checks_the_topic(self, signer: SnsSigner, http: httpx.AsyncClient) -> None:
+        message = parse(signer.make_notification("x", topic_arn=FOREIGN_TOPIC))
         with pytest.raises(TopicNotAllowed):
             await make_verifier(http, verify_signatures=False).verify(message, now=NOW)
 
-    async def test_still_checks_the_age(
-        self, sns_signer: SnsSigner, http: httpx.AsyncClient
-    ) -> None:
-        message = parse(sns_signer.make_notification("x", timestamp=NOW - timedelta(days=1)))
+    async def test_still_checks_the_age(self, signer: SnsSigner, http: httpx.AsyncClient) -> None:
+        message = parse(signer.make_notification("x", timestamp=NOW - timedelta(days=1)))
         with pytest.raises(MessageExpired):
             await make_verifier(http, verify_signatures=False).verify(message, now=NOW)
