@@ -50,19 +50,6 @@ class Rules:
                 raise ValueError(f"{name.upper()} must be at least 1")
 
 
-@dataclass(frozen=True, slots=True)
-class Effect:
-    verdict: Verdict
-    suppress: bool
-    reason: str | None
-    """One of REASONS when suppress is true, else None."""
-    expires_at: datetime | None
-    resets_soft_bounces: bool
-    """A delivery: soft bounces counted so far no longer count."""
-    counts_soft_bounce: bool
-    """Record this event as one more soft bounce for the recipient."""
-
-
 def classify(event: SesEvent, recipient: SesRecipient) -> Verdict:
     if event.type == "Bounce":
         return _classify_bounce(event, recipient)
@@ -78,50 +65,13 @@ def classify(event: SesEvent, recipient: SesRecipient) -> Verdict:
     return Verdict.RECORD_ONLY
 
 
-def decide(
-    event: SesEvent,
-    recipient: SesRecipient,
-    *,
-    soft_bounces_in_window: int,
-    now: datetime,
-    rules: Rules,
-) -> Effect:
-    """The effect on one recipient; ``soft_bounces_in_window`` includes this event's bounce."""
-    _require_aware(now, "now")
-    verdict = classify(event, recipient)
-    if verdict is Verdict.SOFT_BOUNCE and soft_bounces_in_window >= rules.soft_bounce_limit:
-        expires_at = now + timedelta(days=rules.soft_bounce_suppress_days)
-        return _effect(verdict, reason="soft_bounce", expires_at=expires_at, counts=True)
-    if verdict is Verdict.SOFT_BOUNCE:
-        return _effect(verdict, counts=True)
-    if verdict is Verdict.DELIVERY:
-        return _effect(verdict, resets=True)
-    return _effect(verdict, reason=PERMANENT_REASON.get(verdict))
-
-
+# The verdicts that suppress at once and until removed, and the reason they record.
+# Soft bounces suppress only as a run (soft_bounce_run); the rest never do.
 PERMANENT_REASON = {
     Verdict.HARD_BOUNCE: "bounce",
     Verdict.COMPLAINT: "complaint",
     Verdict.UNSUBSCRIBE: "unsubscribe",
 }
-
-
-def _effect(
-    verdict: Verdict,
-    *,
-    reason: str | None = None,
-    expires_at: datetime | None = None,
-    resets: bool = False,
-    counts: bool = False,
-) -> Effect:
-    return Effect(
-        verdict=verdict,
-        suppress=reason is not None,
-        reason=reason,
-        expires_at=expires_at,
-        resets_soft_bounces=resets,
-        counts_soft_bounce=counts,
-    )
 
 
 def _classify_bounce(event: SesEvent, recipient: SesRecipient) -> Verdict:
@@ -158,11 +108,6 @@ def _status_code(status: str | None) -> tuple[int, int, int] | None:
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3])
-
-
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {moment!r}")
 
 
 # The reason an entry shows when several apply: an operator's word first, then the

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 
 from app.ses.events import TYPES, SesEvent, SesRecipient
 from app.suppression.policy import (
+    PERMANENT_REASON,
     REASONS,
-    Effect,
     Rules,
     Verdict,
     classify,
-    decide,
     soft_bounce_run,
 )
 
@@ -58,9 +57,32 @@ def make_subscription(unsubscribe_all: bool | None, recipients: int = 1) -> SesE
     )
 
 
-def decide_now(event: SesEvent, recipient: SesRecipient = RECIPIENT, **kwargs: Any) -> Effect:
-    options: dict[str, Any] = {"soft_bounces_in_window": 1, "now": NOW, "rules": Rules()}
-    return decide(event, recipient, **(options | kwargs))
+@dataclass(frozen=True)
+class Effect:
+    verdict: Verdict
+    suppress: bool
+    reason: str | None
+    expires_at: datetime | None
+
+
+def decide_now(
+    event: SesEvent,
+    recipient: SesRecipient = RECIPIENT,
+    *,
+    soft_bounces_in_window: int = 1,
+    rules: Rules | None = None,
+) -> Effect:
+    """What the policy does to one recipient, the newest of ``soft_bounces_in_window``
+    soft bounces (one a second, ending NOW) if it is one."""
+    rules = rules or Rules()
+    verdict = classify(event, recipient)
+    reason, expires_at = PERMANENT_REASON.get(verdict), None
+    if verdict is Verdict.SOFT_BOUNCE:
+        bounces = [NOW - timedelta(seconds=n) for n in range(soft_bounces_in_window)]
+        run = soft_bounce_run(bounces, [], rules=rules)[1]
+        if run is not None:
+            reason, expires_at = "soft_bounce", run.expires_at
+    return Effect(verdict, reason is not None, reason, expires_at)
 
 
 class TestPermanentBounce:
@@ -79,8 +101,6 @@ class TestPermanentBounce:
             suppress=True,
             reason="bounce",
             expires_at=None,
-            resets_soft_bounces=False,
-            counts_soft_bounce=False,
         )
 
 
@@ -97,7 +117,6 @@ class TestTransientBounceWithNoSuchMailbox:
             "bounce",
             None,
         )
-        assert not effect.counts_soft_bounce
 
     @pytest.mark.parametrize(
         "status",
@@ -157,8 +176,6 @@ class TestTransientBounce:
         effect = decide_now(event, recipient, soft_bounces_in_window=99)
         assert effect.verdict is Verdict.RECORD_ONLY
         assert not effect.suppress
-        assert not effect.counts_soft_bounce
-        assert not effect.resets_soft_bounces
 
 
 class TestOtherBounceTypes:
@@ -182,8 +199,6 @@ class TestSoftBounceWindow:
         event, recipient = make_bounce("Transient", "MailboxFull")
         effect = decide_now(event, recipient, soft_bounces_in_window=count)
         assert effect.verdict is Verdict.SOFT_BOUNCE
-        assert effect.counts_soft_bounce
-        assert not effect.resets_soft_bounces
         assert effect.suppress is suppressed
         assert effect.reason == ("soft_bounce" if suppressed else None)
         assert effect.expires_at == (NOW + timedelta(days=7) if suppressed else None)
@@ -279,9 +294,11 @@ class TestDelivery:
             suppress=False,
             reason=None,
             expires_at=None,
-            resets_soft_bounces=True,
-            counts_soft_bounce=False,
         )
+        # What "clears the count" means: soft bounces before a delivery no longer count.
+        bounces = [NOW - timedelta(hours=n) for n in range(1, 4)]
+        assert soft_bounce_run(bounces, [NOW], rules=Rules())[0] == 0
+        assert soft_bounce_run(bounces, [], rules=Rules())[0] == 3
 
 
 class TestEverythingElse:
@@ -303,8 +320,6 @@ class TestEverythingElse:
             suppress=False,
             reason=None,
             expires_at=None,
-            resets_soft_bounces=False,
-            counts_soft_bounce=False,
         )
 
 
@@ -333,13 +348,6 @@ class TestReasons:
             "delivery",
             "record_only",
         ]
-
-
-class TestNaiveDatetimes:
-    def test_decide_refuses_a_naive_now(self) -> None:
-        event, recipient = make_bounce("Permanent")
-        with pytest.raises(ValueError, match="timezone-aware"):
-            decide_now(event, recipient, now=NOW.replace(tzinfo=None))
 
 
 class TestSoftBounceRun:
