@@ -7,9 +7,7 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,13 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.live import free_port  # noqa: E402
+from tests.live import LiveServer  # noqa: E402
 from tests.signing import TOPIC_ARN, SnsSigner, post_args  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -183,27 +179,13 @@ async def pg_available() -> bool:
 # --------------------------------------------------------------------------- servers
 
 
-class Server:
+class Server(LiveServer):
     """A server child process on loopback (bouncer or the floor), output to a log file."""
-
-    def __init__(self, argv: list[str], env: Mapping[str, str], log_path: Path, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        child_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SNS_", "API_", "DATABASE_"))
-        }
-        child_env.update(env)
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603  (our interpreter, our argv)
-            argv, env=child_env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
-        )
 
     @classmethod
     def bouncer(
         cls, *, database_url: str, data_dir: Path, cert_dir: Path, workers: int, log_path: Path
     ) -> Server:
-        port = free_port()
         env = {
             "DATABASE_URL": database_url,
             "DATA_DIR": str(data_dir),
@@ -213,62 +195,24 @@ class Server:
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "text",
         }
-        argv = [
-            sys.executable,
-            "-m",
-            "app",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-        return cls(argv, env, log_path, port)
+        return cls(env, log_path, ["--workers", str(workers)])
 
     @classmethod
     def floor(cls, *, database_url: str, cert_path: Path, workers: int, log_path: Path) -> Server:
-        port = free_port()
         env = {
             "FLOOR_DATABASE_URL": database_url,
             "FLOOR_CERT": str(cert_path),
             "FLOOR_TOPIC": TOPIC_ARN,
         }
-        argv = [
+        command = [
             sys.executable, "-m", "uvicorn", "bench.floor_app:app",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
             "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
-        return cls(argv, env, log_path, port)
+        return cls(env, log_path, command=command)
 
-    def wait_ready(self, path: str = "/readyz", timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited {self.process.returncode}: {self.output()[-3000:]}"
-                )
-            try:
-                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"server not ready after {timeout}s: {self.output()[-3000:]}")
-
-    def output(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+    def wait_ready(self, timeout: float = 90.0, path: str = "/readyz") -> None:
+        super().wait_ready(timeout, path)
 
 
 # --------------------------------------------------------------------------- statistics

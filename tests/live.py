@@ -20,30 +20,49 @@ def free_port() -> int:
         return port
 
 
-class LiveServer:
-    """`python -m app serve` in a child process, its stderr captured to a file."""
+BOUNCER = (sys.executable, "-m", "app", "serve", "--port", "{port}")
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
+
+class LiveServer:
+    """A server child process on a free loopback port, its output captured to a file.
+
+    ``command`` is its argv with ``{port}`` where the port goes: by default
+    `python -m app serve`; the benchmarks also start their floor server this way.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        args: Sequence[str] = (),
+        *,
+        command: Sequence[str] = BOUNCER,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SNS_", "API_"))}
+        # Only what the caller sets: the machine's bouncer settings must not leak in.
+        child_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SNS_", "API_", "DATABASE_"))
+        }
         child_env.update(env)
         self._log = log_path.open("wb")
+        argv = [part.format(port=self.port) for part in command] + list(args)
         self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port), *args],
+            argv,
             env=child_env,
+            cwd=Path(__file__).resolve().parent.parent,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited {self.process.returncode}: {self.output()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -59,7 +78,7 @@ class LiveServer:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
