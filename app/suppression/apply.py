@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
-from app.addresses import Address, InvalidAddress, domain_of, parse_address
+from app.addresses import Address, InvalidAddress, parse_address
 from app.db import storable
 from app.models import RecipientState
 from app.ses import history
@@ -165,7 +165,6 @@ def _entry(
     return store.Entry(
         email=address.normalized,
         display=address.display,
-        domain=domain_of(address.normalized),
         reason=reason,
         source="sns",
         subtype=event.subtype,

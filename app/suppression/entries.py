@@ -72,6 +72,17 @@ async def check(
     return suppressed, allowed
 
 
+def entry_problem(
+    reason: str, expires_at: datetime | None, *, now: datetime
+) -> tuple[str, str] | None:
+    """(field, what is wrong) with an entry an operator or a file asks for, or None."""
+    if reason not in policy.REASONS:
+        return "reason", f"unknown reason {reason!r}: use one of {', '.join(policy.REASONS)}"
+    if expires_at is not None and expires_at <= now:
+        return "expires_at", "expires_at is in the past"
+    return None
+
+
 async def add(
     session: AsyncSession,
     raw: str,
@@ -85,16 +96,12 @@ async def add(
 ) -> tuple[Suppression, bool]:
     """Add or update an entry as an operator asked; True when it is new (or was expired)."""
     email, display = parse_email(raw)
-    if reason not in policy.REASONS:
-        raise InvalidInput(
-            f"reason must be one of {', '.join(policy.REASONS)}, not {reason!r}", field="reason"
-        )
-    if expires_at is not None and expires_at <= now:
-        raise InvalidInput("expires_at is in the past", field="expires_at")
+    if problem := entry_problem(reason, expires_at, now=now):
+        field, message = problem
+        raise InvalidInput(message, field=field)
     entry = store.Entry(
         email=email,
         display=display,
-        domain=domain_of(email),
         reason=reason,
         source=source,
         note=note,

@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.addresses import domain_of
 from app.db import insert_for
 from app.models import Event, RecipientState, Suppression, SuppressionChange
 from app.suppression import policy
@@ -26,7 +27,6 @@ class Entry:
 
     email: str
     display: str
-    domain: str
     reason: str
     source: str
     subtype: str | None = None
@@ -35,6 +35,10 @@ class Entry:
     feedback_id: str | None = None
     note: str | None = None
     expires_at: datetime | None = None
+
+    @property
+    def domain(self) -> str:
+        return domain_of(self.email)
 
 
 def is_active_row(row: Suppression, *, now: datetime) -> bool:

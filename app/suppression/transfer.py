@@ -22,11 +22,11 @@ from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from app.addresses import InvalidAddress, domain_of, parse_address
+from app.addresses import InvalidAddress, parse_address
 from app.db import Database, storable
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
-from app.suppression import policy, store
+from app.suppression import entries, store
 
 Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
@@ -312,16 +312,13 @@ def _row_from(fields: Mapping[str, object], *, now: datetime) -> _Row:
     except InvalidAddress as err:
         raise _BadLine(f"bad address: {err}") from err
     reason = values["reason"] or "manual"
-    if reason not in policy.REASONS:
-        raise _BadLine(f"unknown reason {reason!r}: use one of {', '.join(policy.REASONS)}")
     dates = {name: _date(name, values[name]) for name in _DATES}
     expires_at = dates["expires_at"]
-    if expires_at is not None and expires_at <= now:
-        raise _BadLine("expires_at is in the past")
+    if problem := entries.entry_problem(reason, expires_at, now=now):
+        raise _BadLine(problem[1])
     entry = store.Entry(
         email=address.normalized,
         display=address.display,
-        domain=domain_of(address.normalized),
         reason=reason,
         source="import",
         subtype=values["subtype"],

@@ -206,7 +206,7 @@ class TestList:
         async with app.state.db.session() as session:
             for n in range(5000):
                 email = f"user{n:05d}@example.com"
-                entry = store.Entry(email, email, "example.com", "bounce", "api")
+                entry = store.Entry(email=email, display=email, reason="bounce", source="api")
                 # Many share a created_at, so the cursor must break ties by email.
                 await store.put(
                     session,

@@ -18,7 +18,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from sqlalchemy import select
 
-from app.addresses import domain_of, parse_address
+from app.addresses import parse_address
 from app.db import Database
 from app.models import Send
 from app.ses.request import SendRequest
@@ -145,7 +145,6 @@ async def suppress(
     entry = store.Entry(
         email=address.normalized,
         display=address.display,
-        domain=domain_of(address.normalized),
         reason=reason,
         source="api",
         expires_at=expires_at,
