@@ -9,6 +9,7 @@ import typer
 
 from app import migrate
 from app.commands import reports, suppressions
+from app.commands.running import fail
 from app.logs import configure_logging
 from app.main import prepare_database
 from app.middleware import StartupError
@@ -25,11 +26,6 @@ cli.add_typer(suppressions.app, name="suppressions")
 reports.register(cli)
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -44,7 +40,7 @@ def serve(
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:
-        raise fail(str(err)) from None
+        raise fail(str(err), 1) from None
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -68,7 +64,7 @@ def db_upgrade() -> None:
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:
-        raise fail(str(err)) from None
+        raise fail(str(err), 1) from None
     typer.echo(f"database at {migrate.head_revision()}")
 
 
