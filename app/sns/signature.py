@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -69,7 +68,8 @@ def verify_signature(
     algorithm = check_signature_version(message.signature_version, min_version=min_version)
     try:
         signature = base64.b64decode(message.signature, validate=True)
-    except binascii.Error:
+    except ValueError:
+        # binascii.Error for bad base64; a plain ValueError for non-ASCII text.
         raise SignatureInvalid("Signature is not valid base64") from None
     # The certificate must be valid when SNS signed, not now: SNS rotates certificates
     # about yearly and a retried message keeps its Timestamp.
