@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import httpx
@@ -54,8 +55,9 @@ headers = st.dictionaries(
     max_size=4,
 )
 
+# FUZZ_EXAMPLES raises the count for a long run (e.g. FUZZ_EXAMPLES=100000).
 FUZZ = settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
