@@ -67,6 +67,16 @@ migrate: install ## Upgrade the configured database to the newest migration
 revision: install ## New migration: make revision m="add thing"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
+RELIABILITY_REPORT ?= reliability-report.jsonl
+reliability: install ## Reliability suites on PostgreSQL (~25 min): forgery corpus, 100,000 fuzzed /sns bodies, schema fuzz, outages, 10,000-notification replicas, 10-min soak; prints the figures
+	@rm -f $(RELIABILITY_REPORT)
+	RELIABILITY_REPORT="$(abspath $(RELIABILITY_REPORT))" \
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-33334} REPLICA_NOTIFICATIONS=$${REPLICA_NOTIFICATIONS:-10000} \
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} SCHEMA_EXAMPLES=$${SCHEMA_EXAMPLES:-200} \
+	$(BIN)/pytest -m "reliability or slow" $(PYTEST_ARGS)
+	@$(BIN)/python -m tests.figures $(RELIABILITY_REPORT)
+
 bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor on PostgreSQL and SQLite, suppression check
 	$(BIN)/python -m bench.run --quick
 

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app.main import create_app
 from app.settings import Settings
-from tests.databases import DatabaseFactory
+from tests.databases import DatabaseFactory, server_url
 from tests.signing import SnsSigner, shared_signer
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-bounces-topic-prod"
@@ -21,6 +21,17 @@ WRITE_TOKEN = "write-token-for-tests"
 READ_TOKEN = "read-token-for-tests"
 WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` act on PostgreSQL itself: the SQLite run deselects them
+    (reported as deselected, not skipped); the PostgreSQL run keeps them."""
+    if server_url() is not None:
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 class IsolatedSettings(Settings):
