@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TOPIC
+from tests.figures import record
 from tests.signing import SnsSigner
+
+pytestmark = pytest.mark.reliability
 
 FIELDS = [
     "Type",
@@ -63,7 +69,26 @@ FUZZ = settings(
 )
 
 
+# Every answer seen by this module, for the reliability report.
+SEEN: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report() -> Iterator[None]:
+    yield
+    five_xx = sum(n for key, n in SEEN.items() if key.startswith("5") and key != "503")
+    record(
+        "fuzzed /sns bodies",
+        bodies=SEEN.total(),
+        answered_4xx=sum(n for key, n in SEEN.items() if key.startswith("4")),
+        answered_200=SEEN["200"],
+        answered_503=SEEN["503"],
+        other_5xx=five_xx,
+    )
+
+
 def assert_clean(response: httpx.Response) -> None:
+    SEEN[str(response.status_code)] += 1
     assert response.status_code < 500 or response.status_code == 503, response.text
     assert "error" in response.json() or "status" in response.json()
 
