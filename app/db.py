@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -128,12 +128,24 @@ def insert_for(session: AsyncSession) -> Any:
 
     Idempotency is a unique key plus a conflict-tolerant insert, never read-then-write.
     """
-    dialect_name = session.get_bind().dialect.name
+    return dialect_insert(session.get_bind().dialect.name)
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """``insert_for`` by dialect name, for statements built once per dialect."""
     if dialect_name == "postgresql":
         return postgresql.insert
     if dialect_name == "sqlite":
         return sqlite.insert
     raise ValueError(f"unsupported database dialect {dialect_name}")
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's Table, for Core statements on the hot path."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
 
 
 class Database:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for, storable
+from app.db import dialect_insert, storable, table_of
 from app.models import Event
 from app.ses.events import SesEvent
 
@@ -43,38 +45,57 @@ class EventRecord:
     verdict: str
 
 
+_EVENT = table_of(Event)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    insert = dialect_insert(dialect)(_EVENT)
+    return insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+        _EVENT.c.dedupe_key
+    )
+
+
 async def record(
     session: AsyncSession,
     event: SesEvent,
-    row: EventRecord,
+    rows: Sequence[EventRecord],
     *,
     sns_message_id: str,
     now: datetime,
-) -> bool:
-    """Insert the row unless this event was recorded before; True when it is new."""
-    insert = insert_for(session)
-    statement = (
-        insert(Event)
-        .values(
-            dedupe_key=row.dedupe_key,
-            sns_message_id=sns_message_id,
-            type=event.type,
-            subtype=storable(event.subtype, limit=64),
-            bounce_type=storable(event.bounce_type, limit=32),
-            ses_message_id=storable(event.ses_message_id, limit=256),
-            feedback_id=storable(event.feedback_id, limit=256),
-            email=row.email,
-            email_display=row.email_display,
-            status=storable(row.status, limit=64),
-            diagnostic_code=storable(row.diagnostic_code),
-            verdict=row.verdict,
-            occurred_at=event.occurred_at or now,
-            received_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+) -> set[str]:
+    """Insert the rows not recorded before, in one statement; their dedupe keys.
+
+    Rows go in the order given (callers sort them by address), so two transactions
+    inserting the same keys wait on each other in the same order, never in a cycle.
+    """
+    shared = {
+        "sns_message_id": sns_message_id,
+        "type": event.type,
+        "subtype": storable(event.subtype, limit=64),
+        "bounce_type": storable(event.bounce_type, limit=32),
+        "ses_message_id": storable(event.ses_message_id, limit=256),
+        "feedback_id": storable(event.feedback_id, limit=256),
+        "occurred_at": event.occurred_at or now,
+        "received_at": now,
+    }
+    values = [
+        {
+            **shared,
+            "dedupe_key": row.dedupe_key,
+            "email": row.email,
+            "email_display": row.email_display,
+            "status": storable(row.status, limit=64),
+            "diagnostic_code": storable(row.diagnostic_code),
+            "verdict": row.verdict,
+        }
+        for row in rows
+    ]
+    if not values:
+        return set()
+    statement = _record_statement(session.get_bind().dialect.name)
+    result = await session.execute(statement, values)
+    return set(result.scalars())
 
 
 @dataclass(frozen=True)

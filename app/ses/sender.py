@@ -115,7 +115,7 @@ class SesSender:
         async with self._database.session() as session:
             active = await store.check(session, [r.key for r in recipients], now=_now())
         allowed = [r for r in recipients if r.key not in active]
-        dropped = [(r.key, active[r.key].reason) for r in recipients if r.key in active]
+        dropped = [(r.key, active[r.key]) for r in recipients if r.key in active]
         record = _Record(sender_of(request) or "", dropped, self._configuration_set_for(request))
         if not allowed:
             await self._record(record, "all_suppressed", actor=actor)

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.addresses import Address, InvalidAddress, parse_address
 from app.db import storable
-from app.models import RecipientState
 from app.ses import history
 from app.ses.events import SesEvent, SesRecipient
 from app.suppression import policy, store
@@ -63,8 +62,20 @@ async def apply_event(
     # A fixed lock order (sorted addresses) so two events naming the same recipients
     # in another order cannot deadlock each other across replicas.
     targets.sort(key=lambda target: target[0].normalized)
-    for address, recipient in targets:
-        await _apply_one(session, event, address, recipient, sns_message_id, rules, now, applied)
+    rows = [
+        _event_record(event, address, recipient, sns_message_id) for address, recipient in targets
+    ]
+    # One INSERT for every recipient's history row; only the new ones go on.
+    new = await history.record(session, event, rows, sns_message_id=sns_message_id, now=now)
+    applied.duplicates += len(rows) - len(new)
+    for (address, recipient), row in zip(targets, rows, strict=True):
+        if row.dedupe_key not in new:
+            continue
+        applied.recorded += 1
+        metrics.SES_EVENTS.labels(event.type).inc()
+        verdict = policy.Verdict(row.verdict)
+        if verdict in _STATEFUL:
+            await _settle(session, event, address, recipient, verdict, rules, now, applied)
     return applied
 
 
@@ -79,43 +90,40 @@ async def _record_without_recipient(
         diagnostic_code=None,
         verdict=policy.Verdict.RECORD_ONLY.value,
     )
-    if await history.record(session, event, row, sns_message_id=sns_message_id, now=now):
+    if await history.record(session, event, [row], sns_message_id=sns_message_id, now=now):
         applied.recorded += 1
         metrics.SES_EVENTS.labels(event.type).inc()
     else:
         applied.duplicates += 1
 
 
-async def _apply_one(
-    session: AsyncSession,
-    event: SesEvent,
-    address: Address,
-    recipient: SesRecipient,
-    sns_message_id: str,
-    rules: policy.Rules,
-    now: datetime,
-    applied: Applied,
-) -> None:
-    verdict = policy.classify(event, recipient)
-    row = history.EventRecord(
+def _event_record(
+    event: SesEvent, address: Address, recipient: SesRecipient, sns_message_id: str
+) -> history.EventRecord:
+    return history.EventRecord(
         dedupe_key=history.dedupe_key(event, address.normalized, sns_message_id=sns_message_id),
         email=address.normalized,
         email_display=address.display,
         status=recipient.status,
         diagnostic_code=recipient.diagnostic_code,
-        verdict=verdict.value,
+        verdict=policy.classify(event, recipient).value,
     )
-    if not await history.record(session, event, row, sns_message_id=sns_message_id, now=now):
-        applied.duplicates += 1
-        return
-    applied.recorded += 1
-    metrics.SES_EVENTS.labels(event.type).inc()
-    if verdict not in _STATEFUL:
-        return
 
-    state = await store.lock_recipient(session, address.normalized, now=now)
+
+async def _settle(
+    session: AsyncSession,
+    event: SesEvent,
+    address: Address,
+    recipient: SesRecipient,
+    verdict: policy.Verdict,
+    rules: policy.Rules,
+    now: datetime,
+    applied: Applied,
+) -> None:
+    """What a new event means for its address's entry, under the address's lock."""
+    await store.lock_recipient(session, address.normalized, now=now)
     if verdict in (policy.Verdict.SOFT_BOUNCE, policy.Verdict.DELIVERY):
-        await _settle_soft_bounces(session, state, event, address, recipient, rules, now, applied)
+        await _settle_soft_bounces(session, event, address, recipient, rules, now, applied)
         return
     reason = policy.PERMANENT_REASON[verdict]
     entry = _entry(event, address, recipient, reason=reason, expires_at=None)
@@ -127,7 +135,6 @@ async def _apply_one(
 
 async def _settle_soft_bounces(
     session: AsyncSession,
-    state: RecipientState,
     event: SesEvent,
     address: Address,
     recipient: SesRecipient,
@@ -142,9 +149,13 @@ async def _settle_soft_bounces(
         session, address.normalized, since=horizon
     )
     count, run = policy.soft_bounce_run(bounces, deliveries, rules=rules)
-    state.soft_bounce_count = count
-    state.last_soft_bounce_at = max(bounces, default=None)
-    state.soft_reset_at = max(deliveries, default=None)
+    await store.save_soft_bounce_state(
+        session,
+        address.normalized,
+        count=count,
+        last_soft_bounce_at=max(bounces, default=None),
+        soft_reset_at=max(deliveries, default=None),
+    )
     entry = None
     if run is not None and run.expires_at > now:
         entry = _entry(event, address, recipient, reason="soft_bounce", expires_at=run.expires_at)

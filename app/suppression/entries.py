@@ -66,7 +66,7 @@ async def check(
     allowed: list[str] = []
     for raw, key in zip(raws, keys, strict=True):
         if key in found:
-            suppressed[raw] = found[key].reason
+            suppressed[raw] = found[key]
         else:
             allowed.append(raw)
     return suppressed, allowed

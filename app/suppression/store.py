@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.addresses import domain_of
-from app.db import insert_for
+from app.db import dialect_insert, table_of
 from app.models import Event, RecipientState, Suppression, SuppressionChange
 from app.suppression import policy
 
@@ -41,31 +42,73 @@ class Entry:
         return domain_of(self.email)
 
 
-def is_active_row(row: Suppression, *, now: datetime) -> bool:
+class HasExpiry(Protocol):
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def is_active_row(row: HasExpiry, *, now: datetime) -> bool:
     return row.expires_at is None or row.expires_at > now
 
 
-async def lock_recipient(session: AsyncSession, email: str, *, now: datetime) -> RecipientState:
+# The hot path (every SNS notification, every send) runs Core statements on the tables,
+# built once, with values as parameters: the ORM's unit of work, identity map and
+# per-call statement building cost more than the SQL itself (bench/README.md).
+_SUPPRESSION = table_of(Suppression)
+_STATE = table_of(RecipientState)
+_CHANGE = table_of(SuppressionChange)
+
+_CURRENT = (
+    select(_SUPPRESSION.c.reason, _SUPPRESSION.c.source, _SUPPRESSION.c.expires_at)
+    .where(_SUPPRESSION.c.email == bindparam("email"))
+    .with_for_update()
+)
+_ADD = insert(_SUPPRESSION)
+_LOG = insert(_CHANGE)
+_SAVE_STATE = (
+    update(_STATE)
+    .where(_STATE.c.email == bindparam("key"))
+    .values(
+        soft_bounce_count=bindparam("count"),
+        last_soft_bounce_at=bindparam("last"),
+        soft_reset_at=bindparam("reset"),
+    )
+)
+
+
+@functools.cache
+def _lock_statement(dialect: str) -> Any:
+    upsert = dialect_insert(dialect)(_STATE)
+    return upsert.on_conflict_do_update(
+        index_elements=["email"], set_={"updated_at": upsert.excluded.updated_at}
+    )
+
+
+async def lock_recipient(session: AsyncSession, email: str, *, now: datetime) -> None:
     """Create or touch the address's state row and hold its lock until commit.
 
     Two replicas handling events for one address then take turns, so counts and
-    suppression updates never interleave (PostgreSQL row lock; SQLite's
-    BEGIN IMMEDIATE already serialises writers).
+    suppression updates never interleave. On PostgreSQL, INSERT … ON CONFLICT DO UPDATE
+    locks the row it updates (or inserts) until commit, so no SELECT … FOR UPDATE is
+    needed; SQLite's BEGIN IMMEDIATE already serialises writers.
     """
-    insert = insert_for(session)
+    statement = _lock_statement(session.get_bind().dialect.name)
+    await session.execute(statement, {"email": email, "soft_bounce_count": 0, "updated_at": now})
+
+
+async def save_soft_bounce_state(
+    session: AsyncSession,
+    email: str,
+    *,
+    count: int,
+    last_soft_bounce_at: datetime | None,
+    soft_reset_at: datetime | None,
+) -> None:
+    """Store the address's soft-bounce count (its row is locked by lock_recipient)."""
     await session.execute(
-        insert(RecipientState)
-        .values(email=email, soft_bounce_count=0, updated_at=now)
-        .on_conflict_do_update(index_elements=["email"], set_={"updated_at": now})
+        _SAVE_STATE,
+        {"key": email, "count": count, "last": last_soft_bounce_at, "reset": soft_reset_at},
     )
-    state = await session.scalar(
-        select(RecipientState)
-        .where(RecipientState.email == email)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert state is not None  # noqa: S101  (just upserted)
-    return state
 
 
 async def soft_bounce_history(
@@ -73,17 +116,21 @@ async def soft_bounce_history(
 ) -> tuple[list[datetime], list[datetime]]:
     """(soft-bounce times, delivery times) for an address since ``since``."""
     rows = await session.execute(
-        select(Event.verdict, Event.occurred_at).where(
-            Event.email == email,
-            Event.verdict.in_(("soft_bounce", "delivery")),
-            Event.occurred_at > since,
-        )
+        _HISTORY, {"email": email, "verdicts": ["soft_bounce", "delivery"], "since": since}
     )
     bounces: list[datetime] = []
     deliveries: list[datetime] = []
     for verdict, occurred_at in rows:
         (bounces if verdict == "soft_bounce" else deliveries).append(occurred_at)
     return bounces, deliveries
+
+
+_EVENT = table_of(Event)
+_HISTORY = select(_EVENT.c.verdict, _EVENT.c.occurred_at).where(
+    _EVENT.c.email == bindparam("email"),
+    _EVENT.c.verdict.in_(bindparam("verdicts", expanding=True)),
+    _EVENT.c.occurred_at > bindparam("since"),
+)
 
 
 async def settle_soft_bounce(
@@ -95,7 +142,7 @@ async def settle_soft_bounce(
     reaches the limit any more (a delivery in between arrived late). Entries for any
     other reason are never touched here.
     """
-    row = await session.get(Suppression, email, with_for_update=True)
+    row = (await session.execute(_CURRENT, {"email": email})).first()
     if row is not None and row.reason != "soft_bounce" and is_active_row(row, now=now):
         return "unchanged"
     if entry is None:
@@ -111,28 +158,30 @@ async def settle_soft_bounce(
         return "removed"
     if row is not None and is_active_row(row, now=now) and row.expires_at == entry.expires_at:
         return "unchanged"
-    return await put(session, entry, actor="sns", now=now, replace_active=True)
+    return await _write(session, entry, row, actor="sns", now=now, replace_active=True)
 
 
 async def get(session: AsyncSession, email: str) -> Suppression | None:
     return await session.get(Suppression, email, populate_existing=True)
 
 
-async def check(
-    session: AsyncSession, emails: Sequence[str], *, now: datetime
-) -> dict[str, Suppression]:
-    """The active entries among ``emails`` (normalised), in as few queries as SQLite allows."""
-    found: dict[str, Suppression] = {}
+_CHECK = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(
+    _SUPPRESSION.c.email.in_(bindparam("emails", expanding=True)),
+    or_(_SUPPRESSION.c.expires_at.is_(None), _SUPPRESSION.c.expires_at > bindparam("now")),
+)
+
+
+async def check(session: AsyncSession, emails: Sequence[str], *, now: datetime) -> dict[str, str]:
+    """{address: reason} for the active entries among ``emails`` (normalised).
+
+    Only the two columns the send path needs, in as few queries as SQLite allows.
+    """
+    found: dict[str, str] = {}
     unique = list(dict.fromkeys(emails))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        rows = await session.scalars(
-            select(Suppression).where(
-                Suppression.email.in_(chunk),
-                or_(Suppression.expires_at.is_(None), Suppression.expires_at > now),
-            )
-        )
-        found.update((row.email, row) for row in rows)
+        rows = await session.execute(_CHECK, {"emails": chunk, "now": now})
+        found.update((email, reason) for email, reason in rows)
     return found
 
 
@@ -151,69 +200,91 @@ async def put(
     the new one is stronger: permanent beats expiring, a later expiry beats an
     earlier one. ``True`` (an operator) always writes what was asked.
     """
-    row = await session.get(Suppression, entry.email, with_for_update=True)
+    row = (await session.execute(_CURRENT, {"email": entry.email})).first()
+    return await _write(session, entry, row, actor=actor, now=now, replace_active=replace_active)
+
+
+async def _write(
+    session: AsyncSession,
+    entry: Entry,
+    row: Row[Any, Any, Any] | None,
+    *,
+    actor: str,
+    now: datetime,
+    replace_active: bool,
+) -> Change:
+    """``put`` once the current row (locked) is known."""
     if row is None:
-        session.add(
-            Suppression(
-                email=entry.email,
-                display=entry.display,
-                domain=entry.domain,
-                reason=entry.reason,
-                subtype=entry.subtype,
-                diagnostic_code=entry.diagnostic_code,
-                source=entry.source,
-                ses_message_id=entry.ses_message_id,
-                feedback_id=entry.feedback_id,
-                note=entry.note,
-                created_at=now,
-                updated_at=now,
-                expires_at=entry.expires_at,
-            )
+        await session.execute(
+            _ADD,
+            {
+                "email": entry.email,
+                "display": entry.display,
+                "domain": entry.domain,
+                "reason": entry.reason,
+                "subtype": entry.subtype,
+                "diagnostic_code": entry.diagnostic_code,
+                "source": entry.source,
+                "ses_message_id": entry.ses_message_id,
+                "feedback_id": entry.feedback_id,
+                "note": entry.note,
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": entry.expires_at,
+            },
         )
-        _log(session, entry, action="added", actor=actor, now=now)
+        await _log(session, entry, action="added", actor=actor, now=now)
         return "added"
 
     if not replace_active and is_active_row(row, now=now) and not _is_stronger(entry, row):
         return "unchanged"
     was_active = is_active_row(row, now=now)
-    row.reason = entry.reason
-    row.subtype = entry.subtype
-    row.diagnostic_code = entry.diagnostic_code
-    row.source = entry.source
-    row.ses_message_id = entry.ses_message_id
-    row.feedback_id = entry.feedback_id
-    row.expires_at = entry.expires_at
+    values: dict[str, Any] = {
+        "reason": entry.reason,
+        "subtype": entry.subtype,
+        "diagnostic_code": entry.diagnostic_code,
+        "source": entry.source,
+        "ses_message_id": entry.ses_message_id,
+        "feedback_id": entry.feedback_id,
+        "expires_at": entry.expires_at,
+        "updated_at": now,
+    }
     if entry.note is not None or replace_active:
-        row.note = entry.note
-    row.updated_at = now
+        values["note"] = entry.note
     if not was_active:
         # An expired entry coming back is a new suppression, dated now.
-        row.created_at = now
+        values["created_at"] = now
+    await session.execute(
+        update(_SUPPRESSION).where(_SUPPRESSION.c.email == entry.email).values(values)
+    )
     change: Change = "updated" if was_active else "added"
-    _log(session, entry, action=change, actor=actor, now=now)
+    await _log(session, entry, action=change, actor=actor, now=now)
     return change
 
 
-def _is_stronger(entry: Entry, row: Suppression) -> bool:
+def _is_stronger(entry: Entry, row: Row[Any, Any, Any]) -> bool:
     if row.expires_at is not None:
-        return entry.expires_at is None or entry.expires_at > row.expires_at
+        return entry.expires_at is None or bool(entry.expires_at > row.expires_at)
     if entry.expires_at is not None:
         return False
     rank = policy.REASON_RANK
     return rank.get(entry.reason, 0) > rank.get(row.reason, 0)
 
 
-def _log(session: AsyncSession, entry: Entry, *, action: str, actor: str, now: datetime) -> None:
-    session.add(
-        SuppressionChange(
-            email=entry.email,
-            action=action,
-            actor=actor,
-            reason=entry.reason,
-            expires_at=entry.expires_at,
-            note=entry.note,
-            at=now,
-        )
+async def _log(
+    session: AsyncSession, entry: Entry, *, action: str, actor: str, now: datetime
+) -> None:
+    await session.execute(
+        _LOG,
+        {
+            "email": entry.email,
+            "action": action,
+            "actor": actor,
+            "reason": entry.reason,
+            "expires_at": entry.expires_at,
+            "note": entry.note,
+            "at": now,
+        },
     )
 
 
@@ -224,10 +295,17 @@ async def remove(
     result = await session.execute(delete(Suppression).where(Suppression.email == email))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         return False
-    session.add(
-        SuppressionChange(
-            email=email, action="removed", actor=actor, reason=None, note=note, at=now
-        )
+    await session.execute(
+        _LOG,
+        {
+            "email": email,
+            "action": "removed",
+            "actor": actor,
+            "reason": None,
+            "expires_at": None,
+            "note": note,
+            "at": now,
+        },
     )
     return True
 
