@@ -2,36 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for, storable
+from app.db import dialect_insert, insert_for, storable, table_of
 from app.models import SnsMessage as SnsMessageRow
 from app.models import Subscription
 from app.sns.envelope import SnsMessage
 
 
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    # Built once per dialect, values as parameters: on every notification's path.
+    insert = dialect_insert(dialect)(table_of(SnsMessageRow))
+    return insert.on_conflict_do_nothing(index_elements=["message_id"])
+
+
 async def record_message(session: AsyncSession, message: SnsMessage, *, now: datetime) -> bool:
     """Store the message once per MessageId; False when it was stored before."""
-    insert = insert_for(session)
-    statement = (
-        insert(SnsMessageRow)
-        .values(
-            message_id=message.message_id,
-            type=message.type,
-            topic_arn=message.topic_arn,
-            subject=storable(message.subject),
-            message=storable(message.message) or "",
-            signature_version=message.signature_version,
-            sent_at=message.timestamp,
-            received_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["message_id"])
+    result = await session.execute(
+        _record_statement(session.get_bind().dialect.name),
+        {
+            "message_id": message.message_id,
+            "type": message.type,
+            "topic_arn": message.topic_arn,
+            "subject": storable(message.subject),
+            "message": storable(message.message) or "",
+            "signature_version": message.signature_version,
+            "sent_at": message.timestamp,
+            "received_at": now,
+        },
     )
-    result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 

@@ -120,9 +120,12 @@ async def _settle(
     now: datetime,
     applied: Applied,
 ) -> None:
-    """What a new event means for its address's entry, under the address's lock."""
-    await store.lock_recipient(session, address.normalized, now=now)
+    """What a new event means for its address's entry."""
     if verdict in (policy.Verdict.SOFT_BOUNCE, policy.Verdict.DELIVERY):
+        # Counting reads the address's history, so it runs under the address's lock;
+        # a hard bounce or complaint only writes its entry, which store.put makes safe
+        # against concurrent writers by itself.
+        await store.lock_recipient(session, address.normalized, now=now)
         await _settle_soft_bounces(session, event, address, recipient, rules, now, applied)
         return
     reason = policy.PERMANENT_REASON[verdict]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.addresses import domain_of
 from app.db import dialect_insert, table_of
+from app.errors import Unavailable
 from app.models import Event, RecipientState, Suppression, SuppressionChange
 from app.suppression import policy
 
@@ -63,7 +64,6 @@ _CURRENT = (
     .where(_SUPPRESSION.c.email == bindparam("email"))
     .with_for_update()
 )
-_ADD = insert(_SUPPRESSION)
 _LOG = insert(_CHANGE)
 _SAVE_STATE = (
     update(_STATE)
@@ -142,23 +142,29 @@ async def settle_soft_bounce(
     reaches the limit any more (a delivery in between arrived late). Entries for any
     other reason are never touched here.
     """
-    row = (await session.execute(_CURRENT, {"email": email})).first()
-    if row is not None and row.reason != "soft_bounce" and is_active_row(row, now=now):
-        return "unchanged"
-    if entry is None:
-        if row is None or row.source != "sns" or not is_active_row(row, now=now):
+    for _ in range(_ATTEMPTS):
+        row = await _current(session, email)
+        if row is not None and row.reason != "soft_bounce" and is_active_row(row, now=now):
             return "unchanged"
-        await remove(
-            session,
-            email,
-            actor="sns",
-            note="a delivery came between the soft bounces: the run no longer reaches the limit",
-            now=now,
-        )
-        return "removed"
-    if row is not None and is_active_row(row, now=now) and row.expires_at == entry.expires_at:
-        return "unchanged"
-    return await _write(session, entry, row, actor="sns", now=now, replace_active=True)
+        if entry is None:
+            if row is None or row.source != "sns" or not is_active_row(row, now=now):
+                return "unchanged"
+            await remove(
+                session,
+                email,
+                actor="sns",
+                note=_RUN_BROKEN,
+                now=now,
+            )
+            return "removed"
+        if row is not None and is_active_row(row, now=now) and row.expires_at == entry.expires_at:
+            return "unchanged"
+        if row is not None:
+            return await _update(session, entry, row, actor="sns", now=now, replace_active=True)
+        if await _insert(session, entry, actor="sns", now=now):
+            return "added"
+        # Another writer added this address first and committed: decide again on its row.
+    raise _contended(email)
 
 
 async def get(session: AsyncSession, email: str) -> Suppression | None:
@@ -200,42 +206,79 @@ async def put(
     the new one is stronger: permanent beats expiring, a later expiry beats an
     earlier one. ``True`` (an operator) always writes what was asked.
     """
-    row = (await session.execute(_CURRENT, {"email": entry.email})).first()
-    return await _write(session, entry, row, actor=actor, now=now, replace_active=replace_active)
+    for _ in range(_ATTEMPTS):
+        # Insert first: in a bounce storm most addresses are new, and the conflict-
+        # tolerant INSERT makes two writers adding one address take turns (the second
+        # waits for the first to commit, then updates its row) instead of one failing.
+        if await _insert(session, entry, actor=actor, now=now):
+            return "added"
+        row = await _current(session, entry.email)
+        if row is not None:
+            return await _update(
+                session, entry, row, actor=actor, now=now, replace_active=replace_active
+            )
+        # Removed between the two statements: try again.
+    raise _contended(entry.email)
 
 
-async def _write(
+_RUN_BROKEN = "a delivery came between the soft bounces: the run no longer reaches the limit"
+# Rounds of insert-or-update before giving up on an address other writers keep changing.
+_ATTEMPTS = 3
+
+
+def _contended(email: str) -> Unavailable:
+    return Unavailable(
+        f"the suppression entry for {email} kept changing under concurrent writers; "
+        "nothing was stored; retry"
+    )
+
+
+async def _current(session: AsyncSession, email: str) -> Row[Any, Any, Any] | None:
+    """The address's entry (reason, source, expires_at), locked until commit."""
+    return (await session.execute(_CURRENT, {"email": email})).first()
+
+
+@functools.cache
+def _add_statement(dialect: str) -> Any:
+    return dialect_insert(dialect)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
+
+
+async def _insert(session: AsyncSession, entry: Entry, *, actor: str, now: datetime) -> bool:
+    """Add the entry if the address has none; False (nothing written) if it has one."""
+    result = await session.execute(
+        _add_statement(session.get_bind().dialect.name),
+        {
+            "email": entry.email,
+            "display": entry.display,
+            "domain": entry.domain,
+            "reason": entry.reason,
+            "subtype": entry.subtype,
+            "diagnostic_code": entry.diagnostic_code,
+            "source": entry.source,
+            "ses_message_id": entry.ses_message_id,
+            "feedback_id": entry.feedback_id,
+            "note": entry.note,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": entry.expires_at,
+        },
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await _log(session, entry, action="added", actor=actor, now=now)
+    return True
+
+
+async def _update(
     session: AsyncSession,
     entry: Entry,
-    row: Row[Any, Any, Any] | None,
+    row: Row[Any, Any, Any],
     *,
     actor: str,
     now: datetime,
     replace_active: bool,
 ) -> Change:
-    """``put`` once the current row (locked) is known."""
-    if row is None:
-        await session.execute(
-            _ADD,
-            {
-                "email": entry.email,
-                "display": entry.display,
-                "domain": entry.domain,
-                "reason": entry.reason,
-                "subtype": entry.subtype,
-                "diagnostic_code": entry.diagnostic_code,
-                "source": entry.source,
-                "ses_message_id": entry.ses_message_id,
-                "feedback_id": entry.feedback_id,
-                "note": entry.note,
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": entry.expires_at,
-            },
-        )
-        await _log(session, entry, action="added", actor=actor, now=now)
-        return "added"
-
+    """Update the address's existing (locked) entry as ``put`` describes."""
     if not replace_active and is_active_row(row, now=now) and not _is_stronger(entry, row):
         return "unchanged"
     was_active = is_active_row(row, now=now)
