@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections import OrderedDict
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import urlsplit
 
 import httpx
@@ -108,13 +109,16 @@ class CertificateStore:
         self._timeout = timeout
         self._cache: OrderedDict[str, x509.Certificate] = OrderedDict()
         self._fetches: dict[str, asyncio.Task[x509.Certificate]] = {}
+        self._files: dict[Path, tuple[tuple[int, int], x509.Certificate]] = {}
 
     async def get(self, url: str) -> x509.Certificate:
         """Raises CertificateNotAllowed before any request, Unavailable when a fetch fails."""
         check_cert_url(url)
         name = url.rsplit("/", 1)[-1]
-        if self._cert_dir is not None and (self._cert_dir / name).is_file():
-            return _load_file(self._cert_dir / name)
+        if self._cert_dir is not None:
+            local = self._from_dir(self._cert_dir / name)
+            if local is not None:
+                return local
         cached = self._cache.get(url)
         if cached is not None:
             self._cache.move_to_end(url)
@@ -127,6 +131,26 @@ class CertificateStore:
             self._fetches[url] = fetch
             fetch.add_done_callback(lambda done: self._fetched(url, done))
         return await asyncio.shield(fetch)
+
+    def _from_dir(self, path: Path) -> x509.Certificate | None:
+        """The operator's file for this certificate, or None when there is none.
+
+        Parsed once per version of the file: a stat per message (not a read and a PEM
+        parse) notices an operator replacing it, by its modification time and size.
+        """
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if not S_ISREG(stat.st_mode):
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        known = self._files.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        certificate = _load_file(path)
+        self._files[path] = (stamp, certificate)
+        return certificate
 
     def _fetched(self, url: str, done: asyncio.Task[x509.Certificate]) -> None:
         del self._fetches[url]

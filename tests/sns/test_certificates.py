@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from app.errors import CertificateNotAllowed, Forbidden, Unavailable
+from app.sns import certificates
 from app.sns.certificates import CertificateStore, check_cert_url, check_subscribe_url
 from tests.signing import SnsSigner
 from tests.sns.conftest import GENUINE, Genuine, RecordingHost
@@ -344,6 +347,35 @@ class TestCertificateStoreDirectory:
         (cert_dir / signer.cert_filename).write_text("not a certificate")
         with pytest.raises(Unavailable, match=r"SNS_CERT_DIR file .* is not a readable PEM"):
             await CertificateStore(http, cert_dir=cert_dir).get(signer.cert_url())
+        assert host.requests == []
+
+    async def test_a_replaced_file_is_read_again_and_a_kept_one_is_not(
+        self,
+        signer: SnsSigner,
+        host: RecordingHost,
+        http: httpx.AsyncClient,
+        cert_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        reads: list[Path] = []
+        load = certificates._load_file
+
+        def counting_load(path: Path) -> x509.Certificate:
+            reads.append(path)
+            return load(path)
+
+        monkeypatch.setattr(certificates, "_load_file", counting_load)
+        store = CertificateStore(http, cert_dir=cert_dir)
+        path = cert_dir / signer.cert_filename
+        for _ in range(3):
+            assert await store.get(signer.cert_url()) == signer.certificate
+        assert reads == [path]  # one read and parse for three messages
+        # An operator rotating the file: the new certificate is used at once.
+        other = SnsSigner.create()
+        path.write_bytes(other.certificate.public_bytes(serialization.Encoding.PEM))
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+        assert await store.get(signer.cert_url()) == other.certificate
+        assert reads == [path, path]
         assert host.requests == []
 
     async def test_a_directory_with_that_name_is_not_a_file(
