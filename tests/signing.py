@@ -56,9 +56,11 @@ class SnsSigner:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
         name: str = "test0001",
+        key: rsa.RSAPrivateKey | None = None,
     ) -> SnsSigner:
-        """A fresh 2048-bit key (slow: share one per session) and its self-signed certificate."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        """A self-signed certificate for ``key``, or for a fresh 2048-bit key (slow: share
+        one per session; pass an existing key to vary only the certificate)."""
+        key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
         certificate = (
             x509.CertificateBuilder()
@@ -89,7 +91,9 @@ class SnsSigner:
         """A copy with SignatureVersion, SigningCertURL (unless set) and Signature filled in."""
         signed = dict(envelope)
         signed["SignatureVersion"] = version
-        signed.setdefault("SigningCertURL", self.cert_url(region_of(signed["TopicArn"])))
+        # Not setdefault: it would work out a region from TopicArn, which may be forged.
+        if "SigningCertURL" not in signed:
+            signed["SigningCertURL"] = self.cert_url(region_of(signed["TopicArn"]))
         keys = _NOTIFICATION_KEYS if signed["Type"] == "Notification" else _CONFIRMATION_KEYS
         text = "".join(f"{k}\n{signed[k]}\n" for k in keys if signed.get(k) is not None)
         signature = self.key.sign(text.encode(), padding.PKCS1v15(), _HASHES[version]())
@@ -199,18 +203,27 @@ def _subscription_arn(topic_arn: str) -> str:
     return f"{topic_arn}:{uuid.UUID(int=0x5EED)}"
 
 
+_HEADER_FIELDS = {
+    "x-amz-sns-message-type": "Type",
+    "x-amz-sns-message-id": "MessageId",
+    "x-amz-sns-topic-arn": "TopicArn",
+}
+
+
 def post_args(envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """The body and headers SNS sends for ``envelope`` (text/plain, x-amz-sns-*)."""
     # https://docs.aws.amazon.com/sns/latest/dg/http-header.html
     headers = {
         "Content-Type": "text/plain; charset=UTF-8",
         "User-Agent": "Amazon Simple Notification Service Agent",
-        "x-amz-sns-message-type": envelope["Type"],
-        "x-amz-sns-message-id": envelope["MessageId"],
-        "x-amz-sns-topic-arn": envelope["TopicArn"],
     }
-    if envelope["Type"] != "SubscriptionConfirmation":
-        headers["x-amz-sns-subscription-arn"] = _subscription_arn(envelope["TopicArn"])
+    # A forged envelope may lack a field or hold a non-string: no header is sent for it.
+    for header, key in _HEADER_FIELDS.items():
+        if isinstance(envelope.get(key), str):
+            headers[header] = envelope[key]
+    topic_arn = envelope.get("TopicArn")
+    if envelope.get("Type") != "SubscriptionConfirmation" and isinstance(topic_arn, str):
+        headers["x-amz-sns-subscription-arn"] = _subscription_arn(topic_arn)
     body = json.dumps(envelope, indent=2, ensure_ascii=False).encode()
     return body, headers
 

@@ -197,7 +197,16 @@ def _timestamp(raw: str) -> datetime:
             f"Timestamp {_shown(raw)} is not an ISO-8601 time with a zone "
             "(SNS sends 2024-01-31T12:00:00.000Z)"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # SNS stamps the publish time in UTC ("Z"); an offset can push a year-1 or
+        # year-9999 time outside what a datetime holds, which must be a 400, not a 500.
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
+        raise EnvelopeInvalid(
+            f"Timestamp {_shown(raw)} lies outside the years 1 to 9999 once converted "
+            "to UTC (SNS sends 2024-01-31T12:00:00.000Z)"
+        ) from None
 
 
 def _shown(value: object) -> str:

@@ -61,6 +61,30 @@ def check_signature_version(version: str, *, min_version: int = 1) -> hashes.Has
     return algorithm
 
 
+def check_single_line(message: SnsMessage) -> None:
+    """Raises SignatureInvalid if a signed field other than Message holds a line break."""
+    # The string to sign is "Key\nValue\n" per field, so a line break in any value but
+    # the first (Message) lets text move across a field boundary with the signature still
+    # valid: Message "A\nMessageId\nB" with MessageId "C" signs the same bytes as Message
+    # "A" with MessageId "B\nMessageId\nC". SNS never sends one in these fields (MessageId
+    # and Token are identifiers; a Subject "must not include line breaks"); TopicArn,
+    # Timestamp and Type are held to their own formats by the envelope.
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
+    # https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+    fields = {
+        "MessageId": message.message_id,
+        "Subject": message.subject,
+        "Token": message.token,
+        "SubscribeURL": message.subscribe_url,
+    }
+    for name, value in fields.items():
+        if value is not None and "\n" in value:
+            raise SignatureInvalid(
+                f"{name} contains a line break, which SNS never signs there: the signature "
+                "could belong to other values of the signed fields"
+            )
+
+
 def verify_signature(
     *, message: SnsMessage, certificate: x509.Certificate, min_version: int = 1
 ) -> None:

@@ -39,6 +39,7 @@ class Verifier:
             signature.check_signature_version(
                 message.signature_version, min_version=self.min_signature_version
             )
+            signature.check_single_line(message)
             certificates.check_cert_url(message.signing_cert_url)
         freshness.check_fresh(message, now=now, max_age_seconds=self.max_age_seconds)
         if not self.verify_signatures:
