@@ -17,7 +17,14 @@ from app.api.handlers import install_error_handlers
 from app.db import Database
 from app.ingest import Ingest
 from app.logs import configure_logging
-from app.middleware import BodyLimit, CleanStartupFailure, RequestContext, StartupError
+from app.middleware import (
+    BODY_IDLE_TIMEOUT,
+    BodyLimit,
+    CleanStartupFailure,
+    RequestContext,
+    RequireToken,
+    StartupError,
+)
 from app.outages import is_database_outage
 from app.ses.sender import SesSender
 from app.settings import Settings, get_settings, load_settings
@@ -103,8 +110,10 @@ def create_app(
     http_transport: httpx.AsyncBaseTransport | None = None,
     sns_client_factory: SnsClientFactory | None = _FROM_CREDENTIALS,
     ses_client: Any = None,
+    body_idle_timeout: float = BODY_IDLE_TIMEOUT,
 ) -> FastAPI:
-    """The app; the keyword arguments replace its edges to AWS (tests, emulators)."""
+    """The app; the keyword arguments replace its edges to AWS (tests, emulators) and let
+    tests shorten the wait for a stalled request body."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -149,11 +158,15 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(subscriptions.router)
     app.include_router(send.router)
+    app.add_middleware(RequireToken, prefix="/v1")
+    # Outside RequireToken: a refusal leaves the body unread, and BodyLimit then closes the
+    # connection instead of letting uvicorn receive an anonymous upload to discard it.
     app.add_middleware(
         BodyLimit,
         # Imports stream line by line, so a list of millions of rows needs no limit.
         limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None},
         default=DEFAULT_BODY_LIMIT,
+        idle_timeout=body_idle_timeout,
     )
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)

@@ -1,8 +1,8 @@
-"""ASGI middleware: request ids and latency, the body-size limit, clean start-up failures."""
+"""ASGI middleware: request ids and latency, bearer tokens on /v1, body limits, clean start-up."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import re
 import time
@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import logs, metrics
+from app.access import TokenRegistry
+from app.api.handlers import render
+from app.errors import BodyTooLarge, BouncerError, Unauthorized
 
 log = logging.getLogger("bouncer.http")
 
@@ -50,7 +53,8 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # path_format: "/v1/suppressions/{email}", without the ":address" convertor.
+            template = getattr(route, "path_format", None) or "unmatched"
             metrics.REQUEST_LATENCY.labels(template, scope["method"], str(status)).observe(elapsed)
             log.info(
                 "%s %s %d",
@@ -62,73 +66,133 @@ class RequestContext:
             logs.request_id.reset(token)
 
 
+# uvicorn has no read timeout while a request is in progress (its keep-alive timer runs only
+# between requests), so a client that stops sending its body would hold the request for ever.
+# Longer than SNS's own 15 s, so SNS itself never sees the 408: it times out and retries first.
+BODY_IDLE_TIMEOUT = 30.0
+
+
+class BodyStalled(BouncerError):
+    status_code = 408
+    cause = "body_stalled"
+
+
 class BodyLimit:
-    """Answer 413 when a body exceeds its path's limit, declared or streamed (chunked)."""
+    """Answer 413 when a body exceeds its path's limit, declared or streamed (chunked), and 408
+    when the client stops sending it.
+
+    Any answer given before the whole body came in (these, a refused token, a bad password)
+    closes the connection: uvicorn would otherwise go on receiving the rest, however long, only
+    to discard it.
+    """
 
     def __init__(
-        self, app: ASGIApp, *, limits: Mapping[str, int | None], default: int | None
+        self,
+        app: ASGIApp,
+        *,
+        limits: Mapping[str, int | None],
+        default: int | None,
+        idle_timeout: float = BODY_IDLE_TIMEOUT,
     ) -> None:
         self.app = app
         self.limits = dict(limits)
         self.default = default
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.limits.get(scope["path"], self.default)
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_too_large(send, limit)
+        if limit is not None and declared and declared.isdigit() and int(declared) > limit:
+            await _refuse(BodyTooLarge(_too_large(limit)), scope, receive, send)
             return
 
         received = 0
+        complete = not _has_body(scope)  # the whole body has arrived, or the client has gone
+        cut_short: BouncerError | None = None
         started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def guarded_receive() -> Message:
+            nonlocal received, complete, cut_short
+            if complete:
+                # Only http.disconnect can follow (StreamingResponse waits for it): no timeout.
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.idle_timeout)
+            except TimeoutError:
+                cut_short = BodyStalled(
+                    f"no part of the request body arrived for {self.idle_timeout:g} s: "
+                    "send the whole body without pausing"
+                )
+                raise cut_short from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
+                if limit is not None and received > limit:
+                    cut_short = BodyTooLarge(_too_large(limit))
+                    raise cut_short
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if not complete:
+                    message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_too_large(send, limit)
+            await self.app(scope, guarded_receive, guarded_send)
+        except BouncerError as err:
+            # The app's error handlers render these wherever the body is read; this is the
+            # fallback for a read outside them.
+            if err is not cut_short or started:
+                raise
+            await _refuse(err, scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class RequireToken:
+    """Refuse a request under ``prefix`` that has no valid bearer token, before its body is read.
+
+    FastAPI reads and validates a JSON body before it runs any dependency, so the routes'
+    ReadAccess/WriteAccess alone would answer an anonymous caller 400 or 422, describing the
+    API's validation, where SPEC §4 says 401. Those dependencies still decide read or write.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "/v1") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            registry: TokenRegistry = scope["app"].state.tokens
+            try:
+                registry.authenticate(_header(scope, b"authorization"))
+            except Unauthorized as err:
+                await render(err)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
-async def _send_too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {"error": f"request body is larger than the {limit // 1024} KiB this endpoint accepts"}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+_CLOSE = (b"connection", b"close")
+
+
+def _too_large(limit: int) -> str:
+    return f"request body is larger than the {limit // 1024} KiB this endpoint accepts"
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    return _header(scope, b"transfer-encoding") is not None or length not in (None, "0")
+
+
+async def _refuse(err: BouncerError, scope: Scope, receive: Receive, send: Send) -> None:
+    response = render(err)
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)
 
 
 class CleanStartupFailure:

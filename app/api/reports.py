@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from app.addresses import InvalidAddress, normalize_address
 from app.api.deps import ReadAccess, SessionDep
-from app.api.schemas import EventOut, EventPage, error_responses
+from app.api.schemas import EventOut, EventPage, Text, error_responses
 from app.errors import InvalidInput
 from app.ses import history, stats
 
@@ -27,7 +27,7 @@ async def list_events(
     session: SessionDep,
     _: ReadAccess,
     email: Annotated[str | None, Query(max_length=998)] = None,
-    type: Annotated[str | None, Query(examples=["Bounce"], max_length=32)] = None,
+    type: Annotated[Text | None, Query(examples=["Bounce"], max_length=32)] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 _EMAIL = "ann@example.com"
+
+
+def _refuse_nul(value: str) -> str:
+    # PostgreSQL text can hold no U+0000 (SQLite can): a NUL in a note or a filter would
+    # fail in the database as a 500 on one backend only.
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character (U+0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_refuse_nul)]
+"""Free text from a caller that goes into a query or a row."""
 
 
 class EventOut(BaseModel):
@@ -94,7 +107,7 @@ class SuppressionIn(BaseModel):
         examples=["manual"],
         description="manual, bounce, soft_bounce, complaint or unsubscribe",
     )
-    note: str | None = Field(default=None, max_length=2000, examples=["asked by support #4411"])
+    note: Text | None = Field(default=None, max_length=2000, examples=["asked by support #4411"])
     expires_at: datetime | None = Field(
         default=None, description="when the entry stops suppressing; none: until removed"
     )
@@ -121,7 +134,7 @@ class SubscriptionOut(BaseModel):
 
 
 class ConfirmIn(BaseModel):
-    topic_arn: str
+    topic_arn: Text
 
 
 def error_responses(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.deps import ReadAccess, SessionDep, WriteAccess
 from app.api.schemas import (
@@ -19,9 +20,27 @@ from app.api.schemas import (
     SuppressionIn,
     SuppressionOut,
     SuppressionPage,
+    Text,
     error_responses,
 )
 from app.suppression import entries
+
+
+class _Address(Convertor[str]):
+    """An address may hold a "/" (``a/b@example.com`` is valid, RFC 5322 atext), which the
+    default ``{email}`` segment refuses with 404; "" stays unmatched (``/v1/suppressions/``), and
+    a newline (``%0A``) is matched like any other character."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("address", _Address())
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 
@@ -50,7 +69,7 @@ async def list_entries(
     domain: Annotated[str | None, Query(examples=["example.com"])] = None,
     since: Annotated[datetime | None, Query(description="created at or after")] = None,
     until: Annotated[datetime | None, Query(description="created before")] = None,
-    q: Annotated[str | None, Query(description="address prefix", max_length=320)] = None,
+    q: Annotated[Text | None, Query(description="address prefix", max_length=320)] = None,
     include_expired: bool = False,
     limit: Annotated[int, Query(ge=1, le=entries.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
@@ -64,7 +83,7 @@ async def list_entries(
 
 
 @router.get(
-    "/{email}",
+    "/{email:address}",
     summary="Is this address suppressed, and why?",
     response_model=SuppressionDetail,
     responses=error_responses(401, 422, 503, not_found=NotSuppressed),
@@ -83,7 +102,7 @@ async def get_entry(
 
 
 @router.put(
-    "/{email}",
+    "/{email:address}",
     summary="Add or update an entry",
     response_model=SuppressionOut,
     status_code=200,
@@ -110,7 +129,7 @@ async def put_entry(
 
 
 @router.delete(
-    "/{email}",
+    "/{email:address}",
     summary="Remove an entry (kept in its history with who and why)",
     status_code=204,
     responses=error_responses(401, 403, 422, 503, not_found=NotSuppressed),
@@ -119,7 +138,7 @@ async def delete_entry(
     email: str,
     session: SessionDep,
     who: WriteAccess,
-    note: Annotated[str | None, Query(max_length=2000, description="why")] = None,
+    note: Annotated[Text | None, Query(max_length=2000, description="why")] = None,
 ) -> Response:
     removed = await entries.remove(session, email, actor=who.name, note=note, now=datetime.now(UTC))
     if not removed:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from app.main import create_app
 from app.models import Event, Send
@@ -18,13 +19,14 @@ from tests.signing import SnsSigner
 
 
 def v1_routes() -> list[tuple[str, str]]:
-    """Every /v1 route of the app, read from its route table so none slips through."""
-    paths = create_app(make_settings()).openapi()["paths"]
+    """Every /v1 route of the app, read from its route table (routes left out of the OpenAPI
+    document too) so none slips through."""
+    app = create_app(make_settings())
     found = [
-        (method.upper(), re.sub(r"\{[^}]+\}", "ann@example.com", path))
-        for path, operations in paths.items()
-        if path.startswith("/v1")
-        for method in operations
+        (method, re.sub(r"\{[^}]+\}", "ann@example.com", route.path_format))
+        for route in iter_route_contexts(app.routes)
+        if route.path_format and route.path_format.startswith("/v1")
+        for method in route.methods or ()
     ]
     assert len(found) >= 9, found
     return sorted(found)
