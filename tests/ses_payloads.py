@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,41 @@ def delivery(
             "mail": _mail(recipients, message_id or f"msg-{uuid.uuid4()}", when),
         }
     )
+
+
+def bounce_storm(size: int, *, seed: int = 1234) -> list[str]:
+    """``size`` SES bodies as a bounce storm brings them: hard and soft bounces (some
+    addresses reaching the soft-bounce limit), complaints and deliveries, each sent again
+    in the other SES shape (which SNS delivers under a new MessageId)."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    # 200 addresses for the 1,000-notification batches, more for longer ones.
+    addresses = max(200, size // 5)
+    messages: list[str] = []
+    for n in range((size + 1) // 2):
+        email = f"user{n % addresses}@example.com"
+        at = now - timedelta(minutes=rng.randrange(0, 600))
+        kind = rng.choice(["hard", "soft", "soft", "complaint", "delivery"])
+        if kind == "hard":
+            fb = f"fb-hard-{n}"
+            messages.append(bounce([email], feedback_id=fb, message_id=f"m{n}", at=at))
+            messages.append(
+                bounce([email], feedback_id=fb, message_id=f"m{n}", at=at, shape="event")
+            )
+        elif kind == "soft":
+            fb = f"fb-soft-{n}"
+            soft: dict[str, Any] = {"bounce_type": "Transient", "status": "4.2.2", "at": at}
+            messages.append(bounce([email], feedback_id=fb, message_id=f"m{n}", **soft))
+            messages.append(
+                bounce([email], feedback_id=fb, message_id=f"m{n}", shape="event", **soft)
+            )
+        elif kind == "complaint":
+            messages.append(complaint([email], feedback_id=f"fb-c-{n}"))
+            messages.append(complaint([email], feedback_id=f"fb-c-{n}", shape="event"))
+        else:
+            messages.append(delivery([email], message_id=f"m{n}", at=at))
+            messages.append(delivery([email], message_id=f"m{n}", at=at))
+    return messages[:size]
 
 
 async def post_ses(

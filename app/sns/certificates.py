@@ -161,6 +161,20 @@ class CertificateStore:
             self._cache.popitem(last=False)
 
     async def _fetch(self, url: str) -> x509.Certificate:
+        # httpx's timeout bounds each read, not the whole answer: a host that trickles
+        # its answer a few bytes at a time would hold every delivery signed with this
+        # certificate past SNS's 15 s. The deadline bounds the fetch as a whole.
+        try:
+            async with asyncio.timeout(self._timeout):
+                body = await self._download(url)
+        except TimeoutError as err:
+            raise _unavailable(url, f"no complete answer within {self._timeout:g} s") from err
+        try:
+            return x509.load_pem_x509_certificate(body)
+        except ValueError as err:
+            raise _unavailable(url, "the answer is not a PEM X.509 certificate") from err
+
+    async def _download(self, url: str) -> bytes:
         # Verified TLS is the client's default; redirects are refused so that only the
         # host checked above is ever asked.
         try:
@@ -174,12 +188,9 @@ class CertificateStore:
                     body += chunk
                     if len(body) > _MAX_CERTIFICATE_BYTES:
                         raise _unavailable(url, "the answer is too large for a certificate")
+                return body
         except httpx.HTTPError as err:
             raise _unavailable(url, f"{type(err).__name__}: {err}") from err
-        try:
-            return x509.load_pem_x509_certificate(body)
-        except ValueError as err:
-            raise _unavailable(url, "the answer is not a PEM X.509 certificate") from err
 
 
 def _unavailable(url: str, reason: str) -> Unavailable:
