@@ -75,3 +75,8 @@ def configure_logging(log_format: str | None, level: str) -> None:
         logger.propagate = True
     # Access lines would duplicate the request log bouncer writes itself.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO, and a SubscribeURL carries the
+    # subscription's Token; aiosqlite logs every statement with its parameters at DEBUG
+    # (tokens, addresses); httpcore's DEBUG lines add nothing bouncer does not log itself.
+    for name in ("httpx", "httpcore", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.WARNING)

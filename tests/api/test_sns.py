@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,6 +272,22 @@ class TestSubscriptions:
         response = await post(client, envelope)
         assert response.json() == {"status": "confirmed"}
         assert [str(r.url) for r in edge.requests] == [envelope["SubscribeURL"]]
+
+    async def test_the_token_in_the_subscribe_url_is_never_logged(
+        self,
+        make_client: Callable[..., Any],
+        signer: SnsSigner,
+        edge: Edge,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        # httpx logs each request's URL at INFO; a SubscribeURL carries the Token.
+        client, _ = await make_client(LOG_LEVEL="DEBUG")
+        caplog.set_level(logging.DEBUG)
+        envelope = signer.make_subscription_confirmation(topic_arn=TOPIC)
+        assert (await post(client, envelope)).json() == {"status": "confirmed"}
+        assert len(edge.requests) == 1
+        assert caplog.records  # the capture works: bouncer's own lines are there
+        assert envelope["Token"] not in caplog.text
 
     async def test_confirmed_via_api_with_authenticated_unsubscribe(
         self, make_client: Callable[..., Any], signer: SnsSigner, edge: Edge
