@@ -4,8 +4,8 @@
 Ingest: bouncer (`bouncer serve --workers N`) and the floor (bench/floor_app.py, same
 uvicorn) run side by side on the same database; the load generator (bench/load.py, its own
 process) alternates between them so a noisy neighbour hurts both alike. Then fixed-rate
-runs against bouncer. Send path: bench/check_bench.py. Prints a table and writes
-bench/results/last.json.
+runs against bouncer. Send path: bench/check_bench.py. List at scale (import, export,
+lookup): bench/list_bench.py. Prints a table and writes bench/results/last.json.
 """
 
 from __future__ import annotations
@@ -35,16 +35,22 @@ from bench.common import (
     write_requests,
 )
 from bench.floor_app import create_table
+from bench.list_bench import run_list
+from bench.list_bench import table as list_table
 from tests.signing import SnsSigner
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "runs": 3, "sat_requests": 1000, "warmup": 200, "rates": [250, 500], "rate_seconds": 4,
         "check_rows": 100_000, "single_iters": 2000, "bulk_iters": 10, "http_bulk_iters": 5,
+        "list_rows": 100_000, "list_runs": 1, "lookup_iters": 1000, "lookup_runs": 1,
+        "lookup_rows": {"postgresql": [10_000, 100_000], "sqlite": [10_000, 100_000]},
     },
     "full": {
         "runs": 5, "sat_requests": 5000, "warmup": 500, "rates": [250, 500], "rate_seconds": 20,
         "check_rows": 1_000_000, "single_iters": 10000, "bulk_iters": 20, "http_bulk_iters": 10,
+        "list_rows": 1_000_000, "list_runs": 2, "lookup_iters": 2000, "lookup_runs": 2,
+        "lookup_rows": {"postgresql": [10_000, 10_000_000], "sqlite": [10_000, 1_000_000]},
     },
 }  # fmt: skip
 
@@ -274,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, help="override the profile's run count")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-check", action="store_true")
+    parser.add_argument("--skip-list", action="store_true", help="no list-at-scale runs")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     args = parser.parse_args(argv)
     profile = "full" if args.full else "quick"
@@ -281,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.runs:
         cfg["runs"] = args.runs
     started = time.monotonic()
+    ingest_ran, check_ran = not args.skip_ingest, not args.skip_check
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     if "postgresql" in dbs and not asyncio.run(pg_available()):
         log("PostgreSQL not reachable at BENCH_PG_ADMIN: skipping it")
@@ -290,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "profile": profile, "config": cfg, "workers": args.workers, "concurrency": args.concurrency,
         "machine": machine(), "started_at": datetime.now(UTC).isoformat(), "ingest": {}, "check": {},
+        "list": {},
     }  # fmt: skip
     try:
         files: dict[str, Any] = {}
@@ -359,14 +368,24 @@ def main(argv: list[str] | None = None) -> None:
             summary.append(summarise(db, ing, chk))
             if db == "postgresql":
                 asyncio.run(drop_pg_database())
+        if not args.skip_list:
+            log(f"list at scale on {', '.join(dbs)} ({cfg['list_rows']:,} rows)")
+            results["list"] = run_list(
+                dbs, rows=cfg["list_rows"], runs=cfg["list_runs"], lookup_rows=cfg["lookup_rows"],
+                lookup_iters=cfg["lookup_iters"], lookup_runs=cfg["lookup_runs"], tmp=tmp,
+            )  # fmt: skip
         results["summary"] = summary
         results["elapsed_s"] = round(time.monotonic() - started, 1)
-        text = table(summary, cfg, args.workers)
+        text = table(summary, cfg, args.workers) if summary and (ingest_ran or check_ran) else ""
         m = results["machine"]
         print(f"\nbouncer bench ({profile}) on {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['cpu']}; "
               f"load avg at start {tuple(round(x, 2) for x in m['loadavg_at_start'])}; "
               f"bodies {results.get('body_bytes')}; {results['elapsed_s']} s\n")  # fmt: skip
         print(text)
+        if results["list"]:
+            print(f"\nlist at scale (medians of {cfg['list_runs']} import/export runs, "
+                  f"{cfg['lookup_runs']} lookup runs of {cfg['lookup_iters']:,})\n")  # fmt: skip
+            print(list_table(results["list"]))
         out_dir = ROOT / "bench" / "results"
         out_dir.mkdir(exist_ok=True)
         (out_dir / "last.json").write_text(json.dumps(results, indent=2, default=str))

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
-from sqlalchemy import func, select
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
+from app.addresses import InvalidAddress, parse_address
 from app.db import Database
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
+from app.outages import is_database_outage
 from app.suppression import transfer
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -207,3 +215,200 @@ class TestExport:
     async def test_an_empty_list_is_a_header(self, database: Database) -> None:
         assert await run_export(database, "ndjson") == ""
         assert (await run_export(database)).strip() == ",".join(transfer.COLUMNS)
+
+
+class TestExportDates:
+    async def test_dates_are_written_as_python_writes_them(self, database: Database) -> None:
+        # The database formats the dates (app/suppression/transfer._iso_text): the text
+        # must be what datetime.isoformat() gives, microseconds or none, any year.
+        await run_import(
+            database,
+            make_csv(
+                [
+                    "email,reason,created_at,expires_at",
+                    "a@example.com,manual,2020-01-02T03:04:05+00:00,",
+                    "b@example.com,manual,2020-01-02T03:04:05.000123Z,",
+                    "c@example.com,soft_bounce,0999-12-31T23:59:59.999999+00:00,"
+                    "2025-06-02T00:00:00.5+02:00",
+                ]
+            ),
+        )
+        async with database.session() as session:
+            stored = {r.email: r for r in await session.scalars(select(Suppression))}
+        expected = {
+            email: {
+                "created_at": row.created_at.isoformat(),
+                "updated_at": row.updated_at.isoformat(),
+                "expires_at": row.expires_at.isoformat() if row.expires_at else "",
+            }
+            for email, row in stored.items()
+        }
+        assert expected["b@example.com"]["created_at"] == "2020-01-02T03:04:05.000123+00:00"
+        assert expected["c@example.com"]["created_at"] == "0999-12-31T23:59:59.999999+00:00"
+        rows = csv.DictReader(io.StringIO(await run_export(database)))
+        assert {r["email"]: {k: r[k] for k in expected[r["email"]]} for r in rows} == expected
+        lines = [json.loads(line) for line in (await run_export(database, "ndjson")).splitlines()]
+        assert {
+            line["email"]: {k: line[k] or "" for k in expected[line["email"]]} for line in lines
+        } == expected
+
+
+class TestExportText:
+    async def test_ndjson_lines_are_what_json_dumps_writes(self, database: Database) -> None:
+        notes = [
+            'say "no"',
+            "back\\slash",
+            "two\nlines",
+            "tab\there",
+            "é 中文 🎉",
+            "a\u2028b",
+            "100 %s",
+            "bell\x07",
+        ]
+        lines = [json.dumps({"email": f"n{i}@example.com", "note": n}) for i, n in enumerate(notes)]
+        await run_import(database, "\n".join(lines).encode(), "ndjson")
+        # Split at \n only: str.splitlines() would also split at the U+2028 in a note.
+        exported = (await run_export(database, "ndjson")).split("\n")
+        assert exported.pop() == ""
+        assert [json.loads(line)["note"] for line in exported] == notes
+        for line in exported:
+            assert line == json.dumps(json.loads(line), ensure_ascii=False)
+
+
+class TestBatches:
+    async def test_an_address_again_in_a_later_batch_updates_it(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A batch is written while the next is read; the next still sees what it wrote.
+        monkeypatch.setattr(transfer, "IMPORT_BATCH", 2)
+        lines = ["ann@example.com,bounce", "bob@example.com,", "cy@example.com,"]
+        data = make_csv([*lines, "ANN@example.com,complaint", "dee@example.com,"])
+        result = await run_import(database, data)
+        assert (result.inserted, result.updated, result.unchanged) == (4, 1, 0)
+        async with database.session() as session:
+            ann = await session.get(Suppression, "ann@example.com")
+        assert ann is not None
+        assert ann.reason == "complaint"
+        assert await count(database, SuppressionChange) == 5
+
+    async def test_a_failed_batch_stops_the_import_and_the_ones_before_stay(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(transfer, "IMPORT_BATCH", 2)
+        insert_new = transfer._insert_new
+        calls = 0
+
+        async def fail_second(*args: object, **kwargs: object) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise RuntimeError("the disk is full")
+            await insert_new(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(transfer, "_insert_new", fail_second)
+        with pytest.raises(RuntimeError, match="disk is full"):
+            await run_import(database, make_csv(f"u{i}@example.com" for i in range(7)))
+        assert await count(database, Suppression) == 2
+
+    @pytest.mark.postgres
+    async def test_a_large_import_refreshes_the_planner_statistics(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(transfer, "ANALYZE_AFTER", 3)
+        await run_import(database, make_csv(f"u{i}@example.com" for i in range(3)))
+        async with database.session() as session:
+            tuples = await session.scalar(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'suppression'")
+            )
+        assert tuples == 3  # -1 (never analysed) until ANALYZE
+
+
+class TestPlainAddresses:
+    """The import keys plain addresses without email_validator: exactly as parse_address."""
+
+    @staticmethod
+    def outcome(raw: str, domains: transfer.Domains) -> tuple[str, str] | str:
+        try:
+            key, display, domain = transfer._address(raw, domains)
+        except transfer._BadLine as err:
+            return str(err)
+        assert key.rpartition("@")[2] == domain
+        return key, display
+
+    @staticmethod
+    def expected(raw: str) -> tuple[str, str] | str:
+        try:
+            address = parse_address(raw)
+        except InvalidAddress as err:
+            return f"bad address: {err}"
+        return address.normalized, address.display
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "ann@example.com",
+            "Ann.Lee+tag@Sub.Example.COM",
+            "INFO@example.org",
+            "a_b-c%d@example.co.uk",
+            "x@localhost",
+            "x@printer.local",
+            "x@example.test",
+            "x@bad..example.com",
+            "x@-bad.example.com",
+            "x@ab--cd.example.com",
+            "x@xn--bcher-kva.de",
+            "x@xn--zz.com",
+            "x@example.c1",
+            "x@" + "b" * 64 + ".com",
+            "a" * 200 + "@" + "b" * 49 + ".com",
+            "a" * 201 + "@" + "b" * 49 + ".com",
+            ".x@example.com",
+            "x.@example.com",
+        ],
+    )
+    def test_cases(self, raw: str) -> None:
+        assert self.outcome(raw, {}) == self.expected(raw)
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.text(alphabet="aZ09._%+-!#'\" <>", max_size=12),
+                st.lists(
+                    st.text(alphabet="aZ09-_é", max_size=8)
+                    | st.sampled_from(["xn--bcher-kva", "xn--zz", "local", "onion", "test"]),
+                    min_size=1,
+                    max_size=4,
+                ).map(".".join),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def test_generated(self, parts: list[tuple[str, str]]) -> None:
+        domains: transfer.Domains = {}  # shared: a verdict is reused for the next address
+        for local, domain in parts:
+            raw = f"{local}@{domain}"
+            assert self.outcome(raw, domains) == self.expected(raw)
+
+
+class TestDriverErrors:
+    """COPY and the export's reads use asyncpg directly; its errors read as SQLAlchemy's."""
+
+    def test_a_lost_connection_is_an_outage(self) -> None:
+        lost = asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle of operation")
+        with pytest.raises(DBAPIError) as caught, transfer._driver_errors("COPY suppression"):
+            raise lost
+        assert caught.value.orig is lost
+        assert is_database_outage(caught.value)
+
+    def test_a_failed_statement_is_not(self) -> None:
+        failed = asyncpg.exceptions.UniqueViolationError("duplicate key value")
+        with pytest.raises(DBAPIError) as caught, transfer._driver_errors("COPY suppression"):
+            raise failed
+        assert not is_database_outage(caught.value)
+
+    @pytest.mark.parametrize("error", [ConnectionResetError("reset by peer"), ValueError("bug")])
+    def test_other_errors_go_through_as_they_are(self, error: Exception) -> None:
+        with pytest.raises(type(error)), transfer._driver_errors("COPY suppression"):
+            raise error
