@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app import addresses
 from app.addresses import Address, InvalidAddress, domain_of, normalize_address, parse_address
 
 
@@ -245,3 +248,80 @@ class TestProperties:
         assert normalize_address(email.upper()) == key
         assert normalize_address(f'  "Some One" <{email}>  ') == key
         assert domain_of(key) == email.rpartition("@")[2].lower()
+
+
+class TestPlainAddressFastPath:
+    """Plain addresses skip email_validator once their domain is known: the outcome must be
+    exactly what the full path gives, key, display and error alike."""
+
+    @staticmethod
+    def outcome(parse: Callable[[str], Address], raw: str) -> Address | str:
+        try:
+            return parse(raw)
+        except InvalidAddress as err:
+            return str(err)
+
+    @staticmethod
+    def full(raw: str) -> Address:
+        if not raw.strip():
+            raise InvalidAddress(raw, "it is empty")
+        return addresses._parse(raw, raw.strip())
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "ann@example.com",
+            "Ann.Lee+tag@Sub.Example.COM",
+            "INFO@example.org",
+            "a_b-c%d@example.co.uk",
+            " padded@example.com ",
+            "x@localhost",
+            "x@printer.local",
+            "x@example.test",
+            "x@bad..example.com",
+            "x@-bad.example.com",
+            "x@ab--cd.example.com",
+            "x@xn--bcher-kva.de",
+            "x@xn--zz.com",
+            "x@example.c1",
+            "x@" + "b" * 64 + ".com",
+            "a" * 200 + "@" + "b" * 49 + ".com",
+            "a" * 201 + "@" + "b" * 49 + ".com",
+            ".x@example.com",
+            "x.@example.com",
+        ],
+    )
+    def test_cases(self, raw: str) -> None:
+        addresses._domains.clear()
+        first = self.outcome(parse_address, raw)
+        assert first == self.outcome(self.full, raw)
+        assert self.outcome(parse_address, raw) == first  # the remembered domain agrees
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.text(alphabet="aZ09._%+-!#'\" <>", max_size=12),
+                st.lists(
+                    st.text(alphabet="aZ09-_é", max_size=8)
+                    | st.sampled_from(["xn--bcher-kva", "xn--zz", "local", "onion", "test"]),
+                    min_size=1,
+                    max_size=4,
+                ).map(".".join),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def test_generated(self, parts: list[tuple[str, str]]) -> None:
+        addresses._domains.clear()  # then shared: a verdict is reused for the next address
+        for local, domain in parts:
+            raw = f"{local}@{domain}"
+            assert self.outcome(parse_address, raw) == self.outcome(self.full, raw)
+
+    def test_the_cache_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(addresses, "DOMAIN_CACHE", 3)
+        addresses._domains.clear()
+        for i in range(10):
+            assert parse_address(f"a@d{i}.example.com").normalized == f"a@d{i}.example.com"
+            assert len(addresses._domains) <= 3

@@ -15,7 +15,6 @@ import csv
 import functools
 import io
 import json
-import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.addresses import MAX_LENGTH, InvalidAddress, parse_address
+from app.addresses import InvalidAddress, parse_address
 from app.db import Database, storable, table_of
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
@@ -312,8 +311,6 @@ async def import_(
     """
     result = ImportResult()
     batch: dict[str, _Row] = {}
-    # One verdict per domain for this file: lists repeat a few domains many times.
-    domains: Domains = {}
     records = _csv_records(chunks) if fmt == "csv" else _ndjson_records(chunks)
     writing: asyncio.Task[None] | None = None
 
@@ -329,7 +326,7 @@ async def import_(
                 try:
                     if isinstance(fields, str):
                         raise _BadLine(fields)
-                    row = _row_from(fields, now=now, domains=domains)
+                    row = _row_from(fields, now=now)
                 except _BadLine as err:
                     result.reject(line, str(err))
                     continue
@@ -523,7 +520,7 @@ def _is_same(row: _Row, current: Row[Any]) -> bool:
 _FIELDS = tuple((name, _MAX_LENGTH.get(name)) for name in COLUMNS)
 
 
-def _row_from(fields: Sequence[object], *, now: datetime, domains: Domains) -> _Row:
+def _row_from(fields: Sequence[object], *, now: datetime) -> _Row:
     """One line's values (in COLUMNS order, text or None) as the row to write."""
     values: list[str | None] = []
     for (name, limit), value in zip(_FIELDS, fields, strict=True):
@@ -541,7 +538,7 @@ def _row_from(fields: Sequence[object], *, now: datetime, domains: Domains) -> _
     )
     if raw is None:
         raise _BadLine("email is missing")
-    email, display, domain = _address(raw, domains)
+    email, display, domain = _address(raw)
     reason = reason or "manual"
     created_at = _date("created_at", created)
     _date("updated_at", updated)  # checked, not kept: the row is updated now
@@ -555,44 +552,8 @@ def _row_from(fields: Sequence[object], *, now: datetime, domains: Domains) -> _
     )  # fmt: skip
 
 
-# A plain address: a dot-atom local part of these characters and an ASCII host name.
-# Nearly every line of a real list is one. For these, parse_address's verdict and key
-# depend on the domain alone: such a local part always passes email_validator (dot-atom
-# text, ASCII, unquoted; strict=False does not cap its length) and is only lowercased.
-# So the domain is checked once per file, by parse_address itself on a probe address,
-# and the rest of the line never reaches email_validator, which costs ~60 µs an address
-# (its per-character Unicode checks of the domain), a minute per million lines.
-_PLAIN = re.compile(r"([A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)@([A-Za-z0-9.-]+)")
-# Domains remembered per file, ~250 bytes each; forgotten all at once past this many.
-DOMAIN_CACHE = 131_072
-
-Domains = dict[str, str | None]
-"""Per file: domain -> its key as parse_address gives it, or None when it is refused.
-
-A plain dict of strings: the cyclic GC does not track it, where an lru_cache's linked
-nodes would be traversed on every full collection (seconds per million lines).
-"""
-
-
-def _domain_key(domains: Domains, domain: str) -> str | None:
-    if len(domains) >= DOMAIN_CACHE:
-        domains.clear()
-    try:
-        key: str | None = parse_address(f"x@{domain}").normalized.partition("@")[2]
-    except InvalidAddress:
-        key = None
-    domains[domain] = key
-    return key
-
-
-def _address(text: str, domains: Domains) -> tuple[str, str, str]:
-    """(key, display, domain) exactly as parse_address gives them, or _BadLine."""
-    plain = _PLAIN.fullmatch(text) if len(text) <= MAX_LENGTH else None
-    if plain is not None:
-        name = plain[2]
-        domain = domains[name] if name in domains else _domain_key(domains, name)
-        if domain is not None:
-            return f"{plain[1].lower()}@{domain}", text, domain
+def _address(text: str) -> tuple[str, str, str]:
+    """(key, display, domain) as parse_address gives them, or _BadLine."""
     try:
         address = parse_address(text)
     except InvalidAddress as err:

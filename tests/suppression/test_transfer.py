@@ -11,12 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.addresses import InvalidAddress, parse_address
 from app.db import Database
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
@@ -321,75 +318,6 @@ class TestBatches:
                 text("SELECT reltuples FROM pg_class WHERE relname = 'suppression'")
             )
         assert tuples == 3  # -1 (never analysed) until ANALYZE
-
-
-class TestPlainAddresses:
-    """The import keys plain addresses without email_validator: exactly as parse_address."""
-
-    @staticmethod
-    def outcome(raw: str, domains: transfer.Domains) -> tuple[str, str] | str:
-        try:
-            key, display, domain = transfer._address(raw, domains)
-        except transfer._BadLine as err:
-            return str(err)
-        assert key.rpartition("@")[2] == domain
-        return key, display
-
-    @staticmethod
-    def expected(raw: str) -> tuple[str, str] | str:
-        try:
-            address = parse_address(raw)
-        except InvalidAddress as err:
-            return f"bad address: {err}"
-        return address.normalized, address.display
-
-    @pytest.mark.parametrize(
-        "raw",
-        [
-            "ann@example.com",
-            "Ann.Lee+tag@Sub.Example.COM",
-            "INFO@example.org",
-            "a_b-c%d@example.co.uk",
-            "x@localhost",
-            "x@printer.local",
-            "x@example.test",
-            "x@bad..example.com",
-            "x@-bad.example.com",
-            "x@ab--cd.example.com",
-            "x@xn--bcher-kva.de",
-            "x@xn--zz.com",
-            "x@example.c1",
-            "x@" + "b" * 64 + ".com",
-            "a" * 200 + "@" + "b" * 49 + ".com",
-            "a" * 201 + "@" + "b" * 49 + ".com",
-            ".x@example.com",
-            "x.@example.com",
-        ],
-    )
-    def test_cases(self, raw: str) -> None:
-        assert self.outcome(raw, {}) == self.expected(raw)
-
-    @settings(max_examples=400, deadline=None)
-    @given(
-        st.lists(
-            st.tuples(
-                st.text(alphabet="aZ09._%+-!#'\" <>", max_size=12),
-                st.lists(
-                    st.text(alphabet="aZ09-_é", max_size=8)
-                    | st.sampled_from(["xn--bcher-kva", "xn--zz", "local", "onion", "test"]),
-                    min_size=1,
-                    max_size=4,
-                ).map(".".join),
-            ),
-            min_size=1,
-            max_size=5,
-        )
-    )
-    def test_generated(self, parts: list[tuple[str, str]]) -> None:
-        domains: transfer.Domains = {}  # shared: a verdict is reused for the next address
-        for local, domain in parts:
-            raw = f"{local}@{domain}"
-            assert self.outcome(raw, domains) == self.expected(raw)
 
 
 class TestDriverErrors:
