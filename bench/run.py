@@ -236,6 +236,22 @@ def table(summary: list[dict[str, Any]], cfg: dict[str, Any], workers: int) -> s
             ),
         )
         row(
+            "send: time bouncer adds, p50 / p99 (target p99 < 2 ms)",
+            lambda s: (
+                f"{fmt(s['check'].get('send_added_p50_ms'))} / {fmt(s['check'].get('send_added_p99_ms'), ' ms')}"
+                if "check" in s
+                else "-"
+            ),
+        )
+        row(
+            "send: moto's send_email itself, p50 / p99",
+            lambda s: (
+                f"{fmt(s['check'].get('send_ses_p50_ms'))} / {fmt(s['check'].get('send_ses_p99_ms'), ' ms')}"
+                if "check" in s
+                else "-"
+            ),
+        )
+        row(
             "check: 10,000 addresses, store.check (target < 150 ms on PG)",
             lambda s: (
                 f"{fmt(s['check']['bulk_median_ms'])} / {fmt(s['check']['bulk_p99_ms'], ' ms')}"
