@@ -12,29 +12,37 @@ from app.access import Principal, TokenRegistry, require_write
 from app.db import Database
 from app.settings import Settings
 
+# Every dependency is `async def`, though none awaits anything: FastAPI runs a plain
+# `def` dependency in a worker thread, and that hop cost ~0.4 ms of every request, an
+# eighth of a notification's time (bench/README.md).
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
+    return _database(request)
+
+
+def _database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session that commits when the handler returns, before the response is sent."""
-    async with get_database(request).session() as session:
+    async with _database(request).session() as session:
         yield session
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     registry: TokenRegistry = request.app.state.tokens
     return registry.authenticate(request.headers.get("authorization"))
 
 
-def get_writer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_writer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     return require_write(principal)
 
 

@@ -75,7 +75,7 @@ _EXAMPLES: dict[str, Any] = {
 }
 
 
-def get_sender(request: Request) -> SesSender:
+async def get_sender(request: Request) -> SesSender:  # async: see app/api/deps.py
     sender: SesSender = request.app.state.sender
     return sender
 
