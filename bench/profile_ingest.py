@@ -84,7 +84,7 @@ async def main_async(args: argparse.Namespace) -> None:
             for body, headers in requests[half:]:
                 await post(body, headers)
             elapsed = time.perf_counter() - started
-    print(profiler.output_text(unicode=True, show_all=False))
+    print(profiler.output_text(unicode=True, show_all=bool(os.environ.get("PROFILE_ALL"))))
     timed = len(requests) - half
     who = "floor" if args.floor else "bouncer"
     each = elapsed * 1000 / timed
