@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -72,13 +74,15 @@ def sqlite_path(url: str) -> Path | None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
-        kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_timeout", 5)
         # A bounded connect, so an unreachable database answers 503 within SNS's 15 s.
         kwargs.setdefault("connect_args", {"timeout": 5})
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_idle_connections(engine)
+        return engine
 
     path = sqlite_path(url)
     if path is not None:
@@ -87,6 +91,35 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     _configure_sqlite(engine)
     return engine
+
+
+# A pooled connection idle longer than this is pinged before it is used again. SQLAlchemy's
+# pool_pre_ping pings on every checkout, which with asyncpg is three round trips (BEGIN,
+# an empty query, ROLLBACK): a seventh of a notification's time (bench/README.md). Busy
+# connections are proven by their last use; a connection that breaks under load fails
+# its request as a database outage (a 503, which SNS retries), and the pool then
+# replaces every connection opened before the failure. What the ping is for is the quiet
+# stretch: a database restarted or failed over while the pool sat idle.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    # SQLAlchemy's "custom pessimistic ping" recipe: DisconnectionError from a checkout
+    # listener makes the pool drop that connection and check out another.
+    # https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as err:
+            raise DisconnectionError(f"pooled connection failed its ping: {err}") from err
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
