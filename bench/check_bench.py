@@ -33,12 +33,9 @@ from app.ses.request import SendRequest
 from app.ses.sender import SesSender
 from app.settings import normalize_database_url
 from app.suppression import store
-from bench.common import Server, median, percentile
+from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row
 
-COLUMNS = (
-    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
-    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
-)  # fmt: skip
+COLUMNS = SUPPRESSION_COLUMNS
 
 
 def address(i: int) -> str:
@@ -79,17 +76,13 @@ async def seed_pg(url: str, count: int, now: datetime) -> None:
 
 
 def seed_sqlite(path: Path, count: int, now: datetime) -> None:
-    # SQLAlchemy stores SQLite datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
-    def fmt(value: datetime | None) -> str | None:
-        return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
     conn = sqlite3.connect(path)
     try:
         conn.execute("DELETE FROM suppression")
         batch = []
         sql = f"INSERT INTO suppression ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         for row in rows(count, now):
-            batch.append((*row[:10], fmt(row[10]), fmt(row[11]), fmt(row[12])))
+            batch.append(sqlite_row(row))
             if len(batch) == 20_000:
                 conn.executemany(sql, batch)
                 batch.clear()

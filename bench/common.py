@@ -25,6 +25,22 @@ from tests.signing import TOPIC_ARN, SnsSigner, post_args  # noqa: E402
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "bouncer_bench")
 
+# The suppression table's columns, in the order the seeders give their values.
+SUPPRESSION_COLUMNS = (
+    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
+    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
+)  # fmt: skip
+
+
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """A datetime as SQLAlchemy stores it on SQLite: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A suppression row (SUPPRESSION_COLUMNS order) with its three dates as SQLite text."""
+    return (*row[:10], *map(sqlite_datetime, row[10:13]))
+
 
 # --------------------------------------------------------------------------- payloads
 

@@ -41,7 +41,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from bench.common import PG_ADMIN_URL, ROOT, machine, median, percentile
+from bench.common import (
+    PG_ADMIN_URL,
+    ROOT,
+    SUPPRESSION_COLUMNS,
+    machine,
+    median,
+    percentile,
+    sqlite_row,
+)
 
 if TYPE_CHECKING:
     from app.suppression import transfer
@@ -183,10 +191,7 @@ def lookup_address(i: int) -> str:
     return f"s{i}@d{i % 1000}.example.org"
 
 
-_SEED_COLUMNS = (
-    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
-    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
-)  # fmt: skip
+_SEED_COLUMNS = SUPPRESSION_COLUMNS
 _CHANGE_COLUMNS = ("email", "action", "actor", "reason", "expires_at", "note", "at")
 
 
@@ -245,10 +250,6 @@ async def seed_pg(url: str, count: int, now: datetime) -> None:
 
 
 def seed_sqlite(path: Path, count: int, now: datetime) -> None:
-    # SQLAlchemy stores SQLite datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
-    def fmt(value: datetime | None) -> str | None:
-        return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
     conn = sqlite3.connect(path)
     try:
         conn.execute("DELETE FROM suppression")
@@ -257,8 +258,7 @@ def seed_sqlite(path: Path, count: int, now: datetime) -> None:
         log_ = f"INSERT INTO suppression_change ({', '.join(_CHANGE_COLUMNS)}) VALUES ({', '.join('?' * 7)})"
         step = 100_000
         for start in range(0, count, step):
-            rows = [(*r[:10], fmt(r[10]), fmt(r[11]), fmt(r[12]))
-                    for r in _seed_rows(start, min(count, start + step), now)]  # fmt: skip
+            rows = [sqlite_row(r) for r in _seed_rows(start, min(count, start + step), now)]
             conn.executemany(add, rows)
             conn.executemany(log_, [(r[0], "added", "sns", r[3], r[12], None, r[10]) for r in rows])
         conn.commit()
