@@ -120,7 +120,9 @@ class BodyLimit:
                 # Only http.disconnect can follow (StreamingResponse waits for it): no timeout.
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.idle_timeout)
+                # asyncio.timeout, not wait_for: wait_for wraps receive() in a task of its own.
+                async with asyncio.timeout(self.idle_timeout):
+                    message = await receive()
             except TimeoutError:
                 cut_short = BodyStalled(
                     f"no part of the request body arrived for {self.idle_timeout:g} s: "
