@@ -188,6 +188,17 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL: one statement needs no BEGIN and COMMIT around it, two round trips
+        # of the three a send's suppression check took. SQLite keeps its own BEGIN
+        # handling (_configure_sqlite), which an isolation-level switch would undo.
+        self._reads = (
+            async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -199,6 +210,20 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for one read statement on the hot path (a send's suppression check).
+
+        Each statement sees the database as of its own start; use ``session()`` where
+        several reads must agree or anything is written.
+        """
+        if self._reads is None:
+            async with self.session() as session:
+                yield session
+            return
+        async with self._reads() as session:
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -64,3 +64,15 @@ async def test_a_busy_connection_is_not_pinged(
     assert caught.value.connection_invalidated
     async with database.session() as session:
         assert await session.scalar(text("SELECT 1")) == 1
+
+
+async def test_a_read_session_runs_each_statement_on_its_own(database: Database) -> None:
+    # Autocommit: no BEGIN and COMMIT round trips around a send's one suppression check.
+    # txid_current() assigns the running transaction an id: the same within one.
+    read = "SELECT txid_current()"
+    async with database.read() as session:
+        first, second = await session.scalar(text(read)), await session.scalar(text(read))
+    assert first != second
+    async with database.session() as session:
+        first, second = await session.scalar(text(read)), await session.scalar(text(read))
+    assert first == second

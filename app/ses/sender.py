@@ -112,7 +112,7 @@ class SesSender:
     async def send(self, request: SendRequest, *, actor: str | None = None) -> SendResult:
         """Sends to the recipients not on the list; AllRecipientsSuppressed or SesRejected."""
         recipients = collect_recipients(request)
-        async with self._database.session() as session:
+        async with self._database.read() as session:
             active = await store.check(session, [r.key for r in recipients], now=_now())
         allowed = [r for r in recipients if r.key not in active]
         dropped = [(r.key, active[r.key]) for r in recipients if r.key in active]

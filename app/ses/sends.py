@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import storable
+from app.db import storable, table_of
 from app.models import Send
 
 Outcome = Literal["sent", "all_suppressed", "ses_error"]
+
+
+_ADD = insert(table_of(Send))  # Core, built once: on every send's path
 
 
 async def record_send(
@@ -26,22 +29,22 @@ async def record_send(
     now: datetime,
     ses_message_id: str | None = None,
     ses_code: str | None = None,
-) -> Send:
+) -> None:
     """Add the row; ``sent_to`` holds only the recipients SES accepted the message for."""
-    row = Send(
-        ses_message_id=storable(ses_message_id, limit=256),
-        sender=sender[:998],
-        sent_to=list(sent_to),
-        suppressed=[{"email": email, "reason": reason} for email, reason in suppressed],
-        recipient_count=len(sent_to),
-        configuration_set=storable(configuration_set, limit=256),
-        outcome=outcome,
-        ses_code=storable(ses_code, limit=64),
-        created_at=now,
+    await session.execute(
+        _ADD,
+        {
+            "ses_message_id": storable(ses_message_id, limit=256),
+            "sender": sender[:998],
+            "sent_to": list(sent_to),
+            "suppressed": [{"email": email, "reason": reason} for email, reason in suppressed],
+            "recipient_count": len(sent_to),
+            "configuration_set": storable(configuration_set, limit=256),
+            "outcome": outcome,
+            "ses_code": storable(ses_code, limit=64),
+            "created_at": now,
+        },
     )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def count_recipients_sent(session: AsyncSession, *, since: datetime, until: datetime) -> int:

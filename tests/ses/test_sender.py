@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
@@ -716,7 +717,7 @@ class TestSendLog:
 
     async def test_long_values_are_clipped_to_their_columns(self, database: Database) -> None:
         async with database.session() as session:
-            row = await sends.record_send(
+            await sends.record_send(
                 session,
                 sender="x" * 2000,
                 sent_to=[],
@@ -726,9 +727,10 @@ class TestSendLog:
                 now=NOW,
                 ses_code="E" * 100,
             )
+        async with database.session() as session:
+            row = (await session.scalars(select(Send))).one()
         assert (len(row.sender), len(row.configuration_set or ""), len(row.ses_code or "")) == (
             998,
             256,
             64,
         )
-        assert isinstance(row, Send)
