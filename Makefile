@@ -68,7 +68,7 @@ revision: install ## New migration: make revision m="add thing"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
 RELIABILITY_REPORT ?= reliability-report.jsonl
-reliability: install ## Reliability suites on PostgreSQL (~45 min): forgery corpus, 100,000 fuzzed /sns bodies, schema fuzz, outages, 10,000-notification replicas, 10-min soak; prints the figures
+reliability: install ## Reliability suites on PostgreSQL (~20-45 min): forgery corpus, 100,000 fuzzed /sns bodies, schema fuzz, outages, 10,000-notification replicas, 10-min soak; prints the figures
 	@rm -f $(RELIABILITY_REPORT)
 	RELIABILITY_REPORT="$(abspath $(RELIABILITY_REPORT))" \
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" \
@@ -77,10 +77,10 @@ reliability: install ## Reliability suites on PostgreSQL (~45 min): forgery corp
 	$(BIN)/pytest -m "reliability or slow" $(PYTEST_ARGS)
 	@$(BIN)/python -m tests.figures $(RELIABILITY_REPORT)
 
-bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor on PostgreSQL and SQLite, suppression check
+bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor, send path, suppression check, list import/export (PostgreSQL and SQLite)
 	$(BIN)/python -m bench.run --quick
 
-bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 suppression rows
+bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 suppression rows, 1,000,000-row import/export, lookups at 10,000,000 rows
 	$(BIN)/python -m bench.run --full
 
 clean: ## Remove the virtualenv and caches (not ./data)
