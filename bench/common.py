@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.suppression.store import ENTRY_COLUMNS  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.signing import TOPIC_ARN, SnsSigner, post_args  # noqa: E402
 
@@ -26,10 +27,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1
 PG_DB = os.environ.get("BENCH_PG_DB", "bouncer_bench")
 
 # The suppression table's columns, in the order the seeders give their values.
-SUPPRESSION_COLUMNS = (
-    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
-    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
-)  # fmt: skip
+SUPPRESSION_COLUMNS = ENTRY_COLUMNS
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:

@@ -238,10 +238,9 @@ async def _current(session: AsyncSession, email: str) -> Row[Any, Any, Any] | No
     return (await session.execute(_CURRENT, {"email": email})).first()
 
 
-_ADD_COLUMNS = (
-    "email", "display", "domain", "reason", "subtype", "diagnostic_code", "source",
-    "ses_message_id", "feedback_id", "note", "created_at", "updated_at", "expires_at",
-)  # fmt: skip
+# The columns an entry and its change row are written with, in table order.
+ENTRY_COLUMNS = tuple(_SUPPRESSION.c.keys())
+LOG_COLUMNS = tuple(column.name for column in _CHANGE.c if column.name != "id")
 
 
 @functools.cache
@@ -255,7 +254,7 @@ def _add_statement(dialect: str) -> Any:
     INSERT in a CTE; there _insert logs the change itself.
     """
     columns = _SUPPRESSION.c
-    values = {name: bindparam(f"v_{name}", type_=columns[name].type) for name in _ADD_COLUMNS}
+    values = {name: bindparam(f"v_{name}", type_=columns[name].type) for name in ENTRY_COLUMNS}
     add = dialect_insert(dialect)(_SUPPRESSION).values(values)
     add = add.on_conflict_do_nothing(index_elements=["email"])
     if dialect != "postgresql":
@@ -271,10 +270,7 @@ def _add_statement(dialect: str) -> Any:
         added.c.note,
         added.c.created_at,
     )
-    return insert(_CHANGE).from_select(_LOG_COLUMNS, logged)
-
-
-_LOG_COLUMNS = ("email", "action", "actor", "reason", "expires_at", "note", "at")
+    return insert(_CHANGE).from_select(LOG_COLUMNS, logged)
 
 
 async def _insert(session: AsyncSession, entry: Entry, *, actor: str, now: datetime) -> bool:

@@ -429,9 +429,6 @@ _LOCK_EACH = select(_EACH).select_from(_KEYS).join(_EACH, true())
 _LOCK_IN = select(*_COMPARED).where(_SUPPRESSION.c.email.in_(bindparam("emails", expanding=True)))
 
 
-_LOG_COLUMNS = ("email", "action", "actor", "reason", "expires_at", "note", "at")
-
-
 async def _insert_new(
     session: AsyncSession, rows: list[_Row], *, actor: str, now: datetime
 ) -> None:
@@ -444,7 +441,7 @@ async def _insert_new(
     await _insert_many(
         session,
         _CHANGE,
-        _LOG_COLUMNS,
+        store.LOG_COLUMNS,
         [(r.email, "added", actor, r.reason, r.expires_at, r.note, now) for r in rows],
     )
 
