@@ -1,0 +1,197 @@
+"""CSV in and out: the header and its delimiter, quoted fields across lines, formula cells.
+
+Reading, an import line that cannot be parsed is rejected alone, with its number, and
+never swallows the lines after it (SPEC §4). A quoted field may span lines (a note with
+a line break, as the export writes it) when its quote closes; it is taken as never
+closed, and its first line rejected while the lines after it are read again on their
+own, when
+- a later line reads on its own as a whole record (the header's number of fields and an
+  address in the address column): a note's continuation line seldom does, the line
+  after a stray quote nearly always does;
+- it would span more than MAX_SPAN lines or MAX_RECORD characters;
+- the file ends first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from typing import Any
+
+from app.addresses import InvalidAddress, parse_address
+from app.errors import InvalidInput
+from app.suppression.transfer.columns import COLUMNS, column_names, guarded, unguarded
+from app.suppression.transfer.lines import MAX_LINE, Line, numbered_lines
+
+MAX_SPAN = 100
+MAX_RECORD = 64 * 1024
+DELIMITERS = (",", ";", "\t")
+
+Record = tuple[int, Sequence[object] | str]
+"""(line number, the line's values in COLUMNS order, or why the line is unreadable)."""
+
+
+def csv_text(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows of text or None as CSV, every cell a spreadsheet would run guarded (SPEC §4)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [[guarded(v) if v and v[0] in "=+-@\t\r'" else v for v in row] for row in rows]
+    )
+    return buffer.getvalue()
+
+
+class _Open:
+    """A record whose quoted field is still open at the end of the text."""
+
+
+_OPEN = _Open()
+
+
+def _fields(text: str, delimiter: str) -> list[str] | str | _Open:
+    if '"' not in text and "\r" not in text:
+        return text.split(delimiter)  # what the csv module does then, done in C
+    try:
+        return next(csv.reader([text], delimiter=delimiter, strict=True), [""])
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            return _OPEN
+        if "new-line character" in str(err):
+            return "unreadable CSV: a carriage return (CR) outside quotes; quote the field"
+        return f"unreadable CSV: {err}"
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first line into the most fields; ``,`` on a tie."""
+    counts = {d: len(f) if isinstance(f := _fields(text, d), list) else 0 for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+
+
+def _is_address(text: str) -> bool:
+    try:
+        parse_address(unguarded(text.strip()))
+    except InvalidAddress:
+        return False
+    return True
+
+
+class CsvReader:
+    """Lines in, records out; the header (or its absence) decides the columns."""
+
+    def __init__(self) -> None:
+        self.delimiter = ","
+        self.width = 0
+        self.address = 0  # the address column's index
+        self.picks: list[int | None] = []
+        self.open: list[Line] = []
+        self.records: list[Record] = []
+
+    def feed(self, lines: Sequence[Line]) -> list[Record]:
+        queue = deque(lines)
+        while queue:
+            self._take(queue.popleft(), queue)
+        records, self.records = self.records, []
+        return records
+
+    def finish(self) -> list[Record]:
+        records: list[Record] = []
+        while self.open:
+            rest = self._give_up("the quote it opens is never closed")
+            records += self.feed(rest)  # the lines after it may open a quote again
+        return records
+
+    def _take(self, line: Line, queue: deque[Line]) -> None:
+        if self.open:
+            self._continue(line, queue)
+            return
+        if line.too_long:
+            self.records.append((line.number, f"line longer than {MAX_LINE} characters"))
+            return
+        if not line.text.strip():
+            return  # a blank line (a tab-separated line of empty fields is not blank)
+        if not self.width and self._header(line):
+            return  # the header, which names the columns
+        fields = _fields(line.text, self.delimiter)
+        if isinstance(fields, _Open):
+            self.open = [line]
+            return
+        self._record(line.number, fields)
+
+    def _continue(self, line: Line, queue: deque[Line]) -> None:
+        if line.too_long or self._is_whole_record(line):
+            queue.appendleft(line)
+            queue.extendleft(reversed(self._give_up("the quote it opens is never closed")))
+            return
+        self.open.append(line)
+        text = "".join(part.text + part.ending for part in self.open[:-1]) + line.text
+        fields = _fields(text, self.delimiter)
+        if isinstance(fields, _Open):
+            if len(self.open) >= MAX_SPAN or len(text) >= MAX_RECORD:
+                queue.extendleft(reversed(self._give_up(
+                    f"the quote it opens spans more than {MAX_SPAN} lines or "
+                    f"{MAX_RECORD} characters: never closed?"
+                )))  # fmt: skip
+            return
+        if isinstance(fields, str) or len(fields) != self.width:
+            # Read as one record, the lines make no sense: the first is the bad one.
+            why = fields if isinstance(fields, str) else self._width_error(fields)
+            queue.extendleft(reversed(self._give_up(why)))
+            return
+        number = self.open[0].number
+        self.open = []
+        self._record(number, fields)
+
+    def _give_up(self, why: str) -> list[Line]:
+        """Reject the open record's first line; the lines after it, to be read again."""
+        first, *rest = self.open
+        self.open = []
+        self.records.append((first.number, why))
+        return rest
+
+    def _is_whole_record(self, line: Line) -> bool:
+        fields = _fields(line.text, self.delimiter)
+        return (
+            isinstance(fields, list)
+            and len(fields) == self.width
+            and _is_address(fields[self.address])
+        )
+
+    def _header(self, line: Line) -> bool:
+        """Settle the columns from the first line; True when it was a header."""
+        self.delimiter = _delimiter(line.text)
+        fields = _fields(line.text, self.delimiter)
+        if not isinstance(fields, list):
+            fields = line.text.split(self.delimiter)
+        if _is_address(fields[0]):  # no header: the columns in the export's order
+            self.width = len(fields)
+            self.picks = [i if i < len(fields) else None for i in range(len(COLUMNS))]
+            return False
+        try:
+            names = column_names(fields)
+        except ValueError as err:
+            raise InvalidInput(str(err), field="body") from err
+        self.width = len(names)
+        self.address = names.index("email")
+        self.picks = [names.index(c) if c in names else None for c in COLUMNS]
+        return True
+
+    def _width_error(self, fields: list[str]) -> str:
+        return f"wrong column count: expected {self.width}, found {len(fields)}"
+
+    def _record(self, number: int, fields: list[str] | str) -> None:
+        if isinstance(fields, str):
+            self.records.append((number, fields))
+        elif len(fields) != self.width:
+            self.records.append((number, self._width_error(fields)))
+        else:
+            self.records.append(
+                (number, [None if i is None else unguarded(fields[i]) for i in self.picks])
+            )
+
+
+async def csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Record]]:
+    reader = CsvReader()
+    async for lines in numbered_lines(chunks):
+        yield reader.feed(lines)
+    yield reader.finish()

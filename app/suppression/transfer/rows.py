@@ -1,0 +1,133 @@
+"""One import line's values checked and made into the suppression row to write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from app.addresses import InvalidAddress, parse_address
+from app.suppression import entries, store
+from app.suppression.transfer.columns import COLUMNS, FREE_TEXT, MAX_LENGTH
+
+
+class BadLine(ValueError):
+    """Why one line is rejected; the import goes on."""
+
+
+class Row(NamedTuple):
+    """One good line as its suppression row (the table's columns, in its order)."""
+
+    email: str
+    display: str
+    domain: str
+    reason: str
+    subtype: str | None
+    diagnostic_code: str | None
+    source: str
+    ses_message_id: str | None
+    feedback_id: str | None
+    note: str | None
+    created_at: datetime
+    """The date the file gives (when the address was first suppressed elsewhere)."""
+    updated_at: datetime
+    expires_at: datetime | None
+
+    def entry(self) -> store.Entry:
+        return store.Entry(
+            email=self.email,
+            display=self.display,
+            reason=self.reason,
+            source=self.source,
+            subtype=self.subtype,
+            diagnostic_code=self.diagnostic_code,
+            ses_message_id=self.ses_message_id,
+            feedback_id=self.feedback_id,
+            note=self.note,
+            expires_at=self.expires_at,
+        )
+
+
+# Each column with the longest value it takes (where PostgreSQL would refuse more) and
+# whether it is free text, kept exactly as written.
+_FIELDS = tuple((name, MAX_LENGTH.get(name), name in FREE_TEXT) for name in COLUMNS)
+
+
+def row_from(fields: Sequence[object], *, now: datetime) -> Row:
+    """One line's values (in COLUMNS order, text or None) as the row to write, or BadLine."""
+    values: list[str | None] = []
+    for (name, limit, free), value in zip(_FIELDS, fields, strict=True):
+        if value is None or value == "":
+            values.append(None)
+            continue
+        if not isinstance(value, str):
+            raise BadLine(f"{name} must be text, not {type(value).__name__}")
+        _check_text(name, value)
+        text = value if free else value.strip()
+        if limit is not None and len(text) > limit:
+            raise BadLine(f"{name} is longer than {limit} characters")
+        values.append(text or None)
+    (raw, reason, subtype, _source, note, created, updated, expires, code, message, feedback) = (
+        values
+    )
+    if raw is None:
+        raise BadLine("email is missing")
+    email, display, domain = _address(raw)
+    reason = reason or "manual"
+    created_at = _date("created_at", created)
+    _date("updated_at", updated)  # checked, not kept: the row is updated now
+    expires_at = _date("expires_at", expires)
+    if problem := entries.entry_problem(reason, expires_at, now=now):
+        raise BadLine(problem[1])
+    created_at = now if created_at is None or created_at > now else created_at
+    return Row(
+        email, display, domain, reason, subtype, code, "import", message, feedback, note,
+        created_at, now, expires_at,
+    )  # fmt: skip
+
+
+def _check_text(name: str, value: str) -> None:
+    """Refuse what neither database stores as written (so that the line, not the whole
+    batch, fails): NUL (PostgreSQL text), and lone surrogates, which come from bytes
+    that are not UTF-8 (lines.py) or from a JSON ``\\ud800`` escape."""
+    if value.isascii():
+        if "\x00" in value:
+            raise BadLine(f"{name} holds a NUL character")
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        bad = value[err.start]
+        what = (
+            f"byte 0x{ord(bad) - 0xDC00:02x} is not UTF-8"
+            if "\udc80" <= bad <= "\udcff"
+            else f"\\u{ord(bad):04x} is a lone surrogate"
+        )
+        raise BadLine(f"{name} is not valid UTF-8 text ({what}): save the file as UTF-8") from err
+    if "\x00" in value:
+        raise BadLine(f"{name} holds a NUL character")
+
+
+def _address(text: str) -> tuple[str, str, str]:
+    """(key, display, domain) as parse_address gives them, or BadLine."""
+    try:
+        address = parse_address(text)
+    except InvalidAddress as err:
+        raise BadLine(f"bad address: {err}") from err
+    return address.normalized, address.display, address.normalized.rpartition("@")[2]
+
+
+def _date(name: str, text: str | None) -> datetime | None:
+    """An ISO 8601 date; without an offset it is UTC (SPEC §4), as bouncer writes every date."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise BadLine(f"bad date in {name}: {text!r} is not ISO 8601") from err
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as err:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise BadLine(f"bad date in {name}: {text!r} is outside years 1 to 9999 in UTC") from err
