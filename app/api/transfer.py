@@ -12,20 +12,36 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep, ReadAccess, WriteAccess
 from app.api.schemas import error_responses
+from app.errors import BouncerError
 from app.suppression import transfer
 
 # Included before app.api.suppressions, whose GET /{email} would otherwise take "export".
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 
 FormatQuery = Annotated[transfer.Format, Query(alias="format", description="csv or ndjson")]
+ImportFormatQuery = Annotated[
+    transfer.Format | None,
+    Query(
+        alias="format",
+        description="csv or ndjson; by default the Content-Type's (text/csv, "
+        "application/x-ndjson), else csv",
+    ),
+]
+
+
+class UnsupportedMediaType(BouncerError):
+    status_code = 415
+    cause = "media_type"
 
 
 # The body is read as a stream, so FastAPI cannot describe it; this tells /docs (and the
-# schema fuzzing) what goes in it. The content type is not checked: ?format= decides.
+# schema fuzzing) what goes in it.
 _IMPORT_BODY = {
     "required": True,
-    "description": "CSV with a header row (email, reason, note, expires_at, … as the export "
-    "writes them) or NDJSON, one object a line; streamed, with no size limit",
+    "description": "CSV with a header row (an address column named email, Email Address, "
+    "E-mail, Address…; reason, note, expires_at, … as the export writes them; `,`, `;` or "
+    "tab between fields) or NDJSON, one object a line; streamed, with no size limit, each "
+    f"line at most {transfer.MAX_LINE} characters",
     "content": {
         "text/csv": {
             "schema": {"type": "string"},
@@ -38,6 +54,34 @@ _IMPORT_BODY = {
     },
 }
 
+# Content types that name a format. Any other (none, text/plain, application/octet-stream
+# as curl --data-binary and most tools send) leaves ?format= to decide.
+_FORMAT_OF = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/tab-separated-values": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/json-lines": "ndjson",
+}
+
+
+def _import_format(request: Request, asked: transfer.Format | None) -> transfer.Format:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise UnsupportedMediaType(
+            f"the file must be the request body itself, not a {media_type} form: "
+            "curl --data-binary @list.csv (not -F or -d)"
+        )
+    given: transfer.Format | None = _FORMAT_OF.get(media_type)  # type: ignore[assignment]
+    if asked is not None and given is not None and asked != given:
+        raise UnsupportedMediaType(
+            f"format={asked} but the body is declared {media_type}: "
+            f"send format={given}, or Content-Type {transfer.MEDIA_TYPES[asked].partition(';')[0]}"
+        )
+    return asked or given or "csv"
+
 
 class Rejected(BaseModel):
     line: int
@@ -47,9 +91,15 @@ class Rejected(BaseModel):
 class ImportOut(BaseModel):
     inserted: int = Field(description="new addresses, and expired entries made active again")
     updated: int = Field(description="active entries the file changed")
-    unchanged: int = Field(description="active entries already as the file says; not written")
+    unchanged: int = Field(
+        description="lines not written: the entry is already as the line says, or an "
+        "earlier line of the file named the same address (the first line wins)"
+    )
     rejected: list[Rejected] = Field(description=f"the first {transfer.MAX_REJECTED} bad lines")
     rejected_total: int = Field(description="every bad line, listed or not")
+    duplicates: int = Field(
+        description="lines naming an address an earlier line named (counted in unchanged)"
+    )
 
 
 @router.get(
@@ -74,13 +124,34 @@ async def export(database: DatabaseDep, _: ReadAccess, fmt: FormatQuery = "csv")
     "/import",
     summary="Add or update entries from CSV or NDJSON; bad lines are reported, not fatal",
     response_model=ImportOut,
-    responses=error_responses(401, 403, 422, 503),
+    responses={
+        **error_responses(401, 403, 422),
+        415: {"description": "a form upload, or a Content-Type that contradicts ?format="},
+        503: {
+            "description": "the database went away: which lines are stored, what to do",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "error": "the database became unreachable during the import: …",
+                        "stored_through_line": 5000,
+                        "inserted": 4990,
+                        "updated": 0,
+                        "unchanged": 3,
+                    }
+                }
+            },
+        },
+    },
     openapi_extra={"requestBody": _IMPORT_BODY},
 )
 async def import_(
-    request: Request, database: DatabaseDep, who: WriteAccess, fmt: FormatQuery = "csv"
+    request: Request, database: DatabaseDep, who: WriteAccess, fmt: ImportFormatQuery = None
 ) -> ImportOut:
     result = await transfer.import_(
-        database, request.stream(), fmt, actor=who.name, now=datetime.now(UTC)
+        database,
+        request.stream(),
+        _import_format(request, fmt),
+        actor=who.name,
+        now=datetime.now(UTC),
     )
     return ImportOut.model_validate(asdict(result))

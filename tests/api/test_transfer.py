@@ -79,7 +79,7 @@ class TestAccessAndStreaming:
 
     async def test_a_header_without_email_is_422(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
-            "/v1/suppressions/import", content=b"address\nx@example.com\n", headers=WRITE
+            "/v1/suppressions/import", content=b"name\nx@example.com\n", headers=WRITE
         )
         assert response.status_code == 422
 
@@ -98,3 +98,104 @@ class TestAccessAndStreaming:
         ndjson = await client.get("/v1/suppressions/export?format=ndjson", headers=READ)
         assert ndjson.headers["content-type"] == "application/x-ndjson"
         assert len(ndjson.text.splitlines()) == n
+
+
+class TestImportEdgesOverHttp:
+    async def test_an_unclosed_quote_loses_no_line(self, client: httpx.AsyncClient) -> None:
+        rows = [f"u{i}@example.com,bounce" for i in range(1, 101)]
+        rows[40] = 'u41@example.com,"bounce'
+        body = "\n".join(rows).encode()  # no header: line 41 is u41
+        response = await client.post("/v1/suppressions/import", content=body, headers=WRITE)
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert (result["inserted"], [r["line"] for r in result["rejected"]]) == (99, [41])
+
+    async def test_hostile_ndjson_lines_are_rejected_alone(self, client: httpx.AsyncClient) -> None:
+        body = "\n".join(
+            ['{"email": "a@example.com"}', "[" * 100_000, '{"email": "\\ud800@x.com"}',
+             '{"n": ' + "1" * 5000 + "}", '{"email": "b@example.com"}']
+        )  # fmt: skip
+        response = await client.post(
+            "/v1/suppressions/import?format=ndjson", content=body.encode(), headers=WRITE
+        )
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert (result["inserted"], [r["line"] for r in result["rejected"]]) == (2, [2, 3, 4])
+
+    async def test_formula_cells_are_neutralised_and_come_back_exact(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        address = "=cmd|'/Ccalc'!A0@evil.example"
+        put = await client.put(
+            f"/v1/suppressions/{address}",
+            json={"reason": "manual", "note": "@SUM(1+1)"},
+            headers=WRITE,
+        )
+        assert put.status_code in (200, 201), put.text
+        exported = await client.get("/v1/suppressions/export", headers=READ)
+        [row] = list(csv.DictReader(io.StringIO(exported.text)))
+        assert (row["email"], row["note"]) == ("'=cmd|'/ccalc'!a0@evil.example", "'@SUM(1+1)")
+        removed = await client.delete(f"/v1/suppressions/{address}", headers=WRITE)
+        assert removed.status_code in (200, 204)
+        imported = await client.post(
+            "/v1/suppressions/import", content=exported.content, headers=WRITE
+        )
+        assert imported.json()["inserted"] == 1
+        entry = await client.get(f"/v1/suppressions/{address}", headers=READ)
+        assert entry.json()["note"] == "@SUM(1+1)"
+
+    async def test_a_wrong_format_is_422(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/v1/suppressions/import?format=xlsx", content=make_csv(1), headers=WRITE
+        )
+        assert response.status_code == 422
+        assert "format" in response.text
+
+    async def test_a_content_type_that_contradicts_the_format_is_415(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post(
+            "/v1/suppressions/import?format=csv",
+            content=b'{"email": "a@example.com"}\n',
+            headers={**WRITE, "Content-Type": "application/x-ndjson"},
+        )
+        assert response.status_code == 415
+        assert "format" in response.json()["error"]
+        listed = await client.get("/v1/suppressions", headers=READ)
+        assert listed.status_code == 200
+        assert "a@example.com" not in listed.text
+
+    async def test_the_content_type_gives_the_format_when_none_is_named(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post(
+            "/v1/suppressions/import",
+            content=b'{"email": "a@example.com"}\n',
+            headers={**WRITE, "Content-Type": "application/x-ndjson"},
+        )
+        assert (response.status_code, response.json()["inserted"]) == (200, 1)
+
+    async def test_a_multipart_upload_is_415_saying_how(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/v1/suppressions/import",
+            files={"file": ("list.csv", make_csv(2), "text/csv")},
+            headers=WRITE,
+        )
+        assert response.status_code == 415
+        assert "--data-binary" in response.json()["error"]
+
+    async def test_a_header_naming_no_address_column_says_which_it_accepts(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post(
+            "/v1/suppressions/import", content=b"name,reason\nAnn,bounce\n", headers=WRITE
+        )
+        assert response.status_code == 422
+        assert "Email Address" in response.json()["error"]
+
+    async def test_an_endless_line_is_rejected_not_held(self, client: httpx.AsyncClient) -> None:
+        body = b"a@example.com," + b"x" * (1 << 20) + b"\nb@example.com\n"
+        response = await client.post("/v1/suppressions/import", content=body, headers=WRITE)
+        assert response.status_code == 200
+        assert [r["line"] for r in response.json()["rejected"]] == [1]
+        assert response.json()["inserted"] == 1
