@@ -83,3 +83,20 @@ class TestOutageMidImport:
         assert response.status_code == 503, response.text
         assert response.json()["stored_through_line"] == 4
         assert await stored(database_url) == 3
+
+    async def test_a_failed_analyze_after_every_line_is_stored_is_still_200(
+        self, client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # ANALYZE only refreshes the planner's statistics: the lines are all stored by then.
+        monkeypatch.setattr(importing, "ANALYZE_AFTER", 2)
+
+        async def lost(database: Database) -> None:
+            raise OperationalError("ANALYZE", None, ConnectionResetError("reset by peer"))
+
+        monkeypatch.setattr(writing, "analyze", lost)
+        response = await client.post(
+            "/v1/suppressions/import", content=b"email\n" + lines(1, 3), headers=WRITE
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["inserted"] == 3
+        assert await stored(database_url) == 3

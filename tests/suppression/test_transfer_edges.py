@@ -168,6 +168,11 @@ class TestHeaders:
         assert ann is not None
         assert (ann.reason, ann.note) == ("complaint", "a, b")
 
+    async def test_a_tab_separated_header_with_commas_in_a_name(self, database: Database) -> None:
+        data = b"Email Address\tNotes, free\nann@example.com\tx, y\n"
+        result = await run_import(database, data)
+        assert (result.inserted, result.rejected) == (1, [])
+
     async def test_mailchimp_keeps_the_email_column_over_a_postal_address(
         self, database: Database
     ) -> None:

@@ -63,9 +63,23 @@ def _fields(text: str, delimiter: str) -> list[str] | str | _Open:
 
 
 def _delimiter(text: str) -> str:
-    """The delimiter that splits the first line into the most fields; ``,`` on a tie."""
-    counts = {d: len(f) if isinstance(f := _fields(text, d), list) else 0 for d in DELIMITERS}
-    return max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+    """The delimiter under which the first line is an address or names an address column,
+    the one giving the most fields first (``,`` on a tie); else the one giving the most."""
+    split = {d: f if isinstance(f := _fields(text, d), list) else [] for d in DELIMITERS}
+    ranked = sorted(DELIMITERS, key=lambda d: -len(split[d]))  # stable: "," first of equals
+    for delimiter in ranked:
+        fields = split[delimiter]
+        if fields and (_is_address(fields[0]) or _names_an_address(fields)):
+            return delimiter
+    return ranked[0]
+
+
+def _names_an_address(cells: list[str]) -> bool:
+    try:
+        column_names(cells)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_address(text: str) -> bool:

@@ -10,10 +10,13 @@ names twice (in any case) is taken from its first line; the later lines are coun
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database
 from app.errors import Unavailable
@@ -23,6 +26,8 @@ from app.suppression.transfer.columns import Format
 from app.suppression.transfer.csv_format import csv_records
 from app.suppression.transfer.ndjson_format import ndjson_records
 from app.suppression.transfer.rows import BadLine, Row, row_from
+
+log = logging.getLogger("bouncer.transfer")
 
 IMPORT_BATCH = 5000
 # Rows an import must write to be followed by ANALYZE (PostgreSQL).
@@ -152,5 +157,10 @@ async def import_(
             raise ImportInterrupted(result, stored_through) from err
         raise
     if result.inserted + result.updated >= ANALYZE_AFTER:
-        await writing.analyze(database)
+        try:
+            await writing.analyze(database)
+        except (SQLAlchemyError, OSError) as err:
+            # Every line is stored: a failed ANALYZE (only the planner's statistics,
+            # autovacuum redoes it) must not turn the answer into an error.
+            log.warning("ANALYZE after the import failed: %s", err)
     return result
