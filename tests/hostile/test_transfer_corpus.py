@@ -139,6 +139,7 @@ CSV_CASES = [
     Case("truncated-utf8-at-end", csv_file(*users(1, 2)) + b"u3@example.com,,\xe2\x82",
          inserted=2, rejected=(4,)),
     Case("utf16-file", "email\nu1@example.com\n".encode("utf-16"), status=422),
+    Case("utf16-be-file", "email\nu1@example.com\n".encode("utf-16-be"), status=422),
     Case("line-too-long", csv_file(*with_bad("u5@example.com,bounce," + "x" * (MAX_LINE + 1))),
          inserted=9, rejected=(6,)),
     Case("too-few-fields", csv_file(*with_bad("u5@example.com")), inserted=9, rejected=(6,)),

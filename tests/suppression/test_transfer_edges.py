@@ -110,6 +110,14 @@ class TestLineEndingsAndBytes:
         result = await run_import(database, data)
         assert (result.inserted, result.updated, result.rejected_total) == (0, 0, 0)
 
+    @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+    async def test_a_utf16_file_is_refused_saying_so(
+        self, database: Database, fmt: transfer.Format
+    ) -> None:
+        data = "email\nann@example.com\n".encode("utf-16")
+        with pytest.raises(InvalidInput, match="UTF-16"):
+            await run_import(database, data, fmt, size=1)
+
     async def test_an_endless_line_is_rejected_alone(self, database: Database) -> None:
         data = b"email,note\na@example.com," + b"x" * (transfer.MAX_LINE + 10) + b"\nb@x.com,y\n"
         result = await run_import(database, data, size=65536)

@@ -17,6 +17,8 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import NamedTuple
 
+from app.errors import InvalidInput
+
 MAX_LINE = 64 * 1024
 
 
@@ -43,12 +45,25 @@ async def numbered_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Lin
                 continue  # no line break yet, or a CR that may be the first half of a CRLF
         lines, pending = splitter.split(pending, final=False)
         if lines:
-            yield lines
+            yield _not_utf16(lines)
     pending += decoder.decode(b"", final=True)
     splitter = splitter or _splitter_for(pending, final=True) or _Splitter(cr_only=False)
     lines, _ = splitter.split(pending, final=True)
     if lines:
-        yield lines
+        yield _not_utf16(lines)
+
+
+# A UTF-16 byte order mark as surrogateescape decodes it: Excel's "Unicode Text" export.
+_UTF16_BOMS = ("\udcff\udcfe", "\udcfe\udcff")
+
+
+def _not_utf16(lines: list[Line]) -> list[Line]:
+    if lines[0].number == 1 and lines[0].text.startswith(_UTF16_BOMS):
+        raise InvalidInput(
+            "the file is UTF-16 (Excel's Unicode Text): save it as CSV UTF-8 and import that",
+            field="body",
+        )
+    return lines
 
 
 _BREAK = re.compile(r"\r\n|\n|\r")
