@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -37,14 +38,40 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+# SPEC §4 Edges: a token is at least 16 characters, and an entry is ``name=token`` only
+# when what precedes the first "=" is a name and the rest a whole token. Anything else is
+# one token as written, so base64 padding (`openssl rand -base64 16` ends in "==") stays
+# part of the secret instead of splitting it into a name and a token "=".
+MIN_TOKEN_LENGTH = 16
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+
+
+def split_entry(entry: str, *, number: int) -> tuple[str, str]:
+    """``(name, secret)`` of one API_TOKENS entry; an unnamed token is ``token-<number>``."""
+    name, sep, secret = entry.partition("=")
+    if sep and _NAME.fullmatch(name) and len(secret) >= MIN_TOKEN_LENGTH:
+        return name, secret
+    return f"token-{number}", entry
+
+
+def check_entries(entries: Sequence[str], *, setting: str) -> None:
+    """Raise ValueError naming the entry (by position, never its secret) whose token is short."""
+    for position, entry in enumerate(entries, start=1):
+        _, secret = split_entry(entry, number=position)
+        if len(secret) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"entry {position} of {setting} is a token of {len(secret)} characters; "
+                f"a token needs at least {MIN_TOKEN_LENGTH} (make one with "
+                "`openssl rand -base64 24`), optionally named as name=token"
+            )
+
+
 def parse_tokens(entries: Sequence[str], *, can_write: bool, first: int) -> list[_Token]:
-    """``name=token`` or a bare ``token`` (named ``token-N``)."""
+    """``name=token`` or a bare ``token`` (named ``token-N``), as ``split_entry`` reads them."""
     tokens = []
     for n, entry in enumerate(entries, start=first):
-        name, sep, secret = entry.partition("=")
-        if not sep:
-            name, secret = f"token-{n}", entry
-        tokens.append(_Token(_digest(secret), Principal(name.strip(), can_write)))
+        name, secret = split_entry(entry, number=n)
+        tokens.append(_Token(_digest(secret), Principal(name, can_write)))
     return tokens
 
 

@@ -65,9 +65,11 @@ class TestDefaults:
 
 class TestCommaLists:
     def test_split_and_trimmed(self) -> None:
-        settings = make_settings(SNS_TOPIC_ARNS=" arn:a , arn:b,,", API_TOKENS="ops=abc,def")
+        settings = make_settings(
+            SNS_TOPIC_ARNS=" arn:a , arn:b,,", API_TOKENS="ops=abcdefghijklmnop, qrstuvwxyz012345"
+        )
         assert settings.SNS_TOPIC_ARNS == ["arn:a", "arn:b"]
-        assert settings.API_TOKENS == ["ops=abc", "def"]
+        assert settings.API_TOKENS == ["ops=abcdefghijklmnop", "qrstuvwxyz012345"]
 
     def test_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from app.settings import Settings
