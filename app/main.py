@@ -74,8 +74,8 @@ def build_ingest(
     sns_client_factory: SnsClientFactory | None,
 ) -> Ingest:
     allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
-    if allowlist.allows_any:
-        log.warning("SNS_TOPIC_ARNS=*: messages from any SNS topic are accepted")
+    if (too_wide := allowlist.warning()) is not None:
+        log.warning(too_wide)
     elif not settings.SNS_TOPIC_ARNS:
         log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
     if not settings.SNS_VERIFY_SIGNATURES:

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.access import check_entries, split_entry
+from app.sns.topics import check_pattern
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -118,6 +119,13 @@ class Settings(BaseSettings):
             user, sep, password = pair.partition(":")
             if not sep or not user or not password:
                 raise ValueError("each SNS_BASIC_AUTH entry must be user:password")
+        return value
+
+    @field_validator("SNS_TOPIC_ARNS")
+    @classmethod
+    def _check_topic_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            check_pattern(pattern)
         return value
 
     @field_validator("API_TOKENS", "API_READ_TOKENS")

@@ -66,9 +66,10 @@ class TestDefaults:
 class TestCommaLists:
     def test_split_and_trimmed(self) -> None:
         settings = make_settings(
-            SNS_TOPIC_ARNS=" arn:a , arn:b,,", API_TOKENS="ops=abcdefghijklmnop, qrstuvwxyz012345"
+            SNS_TOPIC_ARNS=" arn:aws:sns:*:1:a , arn:aws:sns:*:1:b,,",
+            API_TOKENS="ops=abcdefghijklmnop, qrstuvwxyz012345",
         )
-        assert settings.SNS_TOPIC_ARNS == ["arn:a", "arn:b"]
+        assert settings.SNS_TOPIC_ARNS == ["arn:aws:sns:*:1:a", "arn:aws:sns:*:1:b"]
         assert settings.API_TOKENS == ["ops=abcdefghijklmnop", "qrstuvwxyz012345"]
 
     def test_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,6 +92,7 @@ class TestBadValues:
             ("SOFT_BOUNCE_LIMIT", "0"),
             ("AUTO_MIGRATE", "perhaps"),
             ("LOG_FORMAT", "xml"),
+            ("SNS_TOPIC_ARNS", "*123456789012*"),
         ],
     )
     def test_named_in_one_line(self, name: str, value: str) -> None:
