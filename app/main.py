@@ -118,7 +118,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+        configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
         database = await prepare_database(settings)
         http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
         factory = (

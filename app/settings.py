@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # SPEC §6: operations
     LOG_FORMAT: Literal["json", "text"] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Libraries (botocore, httpx, the database drivers…) log secrets and bodies at DEBUG.
+    LOG_LEVEL_LIBRARIES: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
@@ -145,7 +147,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("LOG_LEVEL", mode="before")
+    @field_validator("LOG_LEVEL", "LOG_LEVEL_LIBRARIES", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value

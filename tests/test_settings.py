@@ -92,6 +92,8 @@ class TestBadValues:
             ("SOFT_BOUNCE_LIMIT", "0"),
             ("AUTO_MIGRATE", "perhaps"),
             ("LOG_FORMAT", "xml"),
+            ("LOG_LEVEL", "debgu"),
+            ("LOG_LEVEL_LIBRARIES", "verbose"),
             ("SNS_TOPIC_ARNS", "*123456789012*"),
         ],
     )
