@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ReadOnlyToken, Unauthorized
+from app.private_files import (
+    UnsafePath,
+    create_private_file,
+    make_private_dir,
+    open_private_file,
+)
 
 log = logging.getLogger("bouncer.access")
 
@@ -115,19 +121,31 @@ def require_write(principal: Principal) -> Principal:
 
 
 def ensure_token_file(data_dir: Path) -> str:
-    """The generated token in DATA_DIR/api-token (0600), created once even by racing workers."""
+    """The generated token in DATA_DIR/api-token (0600), created once even by racing workers.
+
+    Raises UnsafePath when DATA_DIR is not a directory, or when the token file found there
+    is a symlink, not a regular file, another user's, or open to group or others: such a
+    file could have been planted to choose the token, or to read it.
+    """
     path = data_dir / TOKEN_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    make_private_dir(data_dir, setting="DATA_DIR")
+    fd = create_private_file(path)
+    if fd is None:
+        existing = _read_token(path)
         log.info("no API_TOKENS set: the API token is in %s", path)
-        return _read_token(path)
+        return existing
     secret = secrets.token_urlsafe(32)
     # Written to a temporary name and renamed, so a racing reader never sees half a token:
     # O_EXCL on the final name decides the winner, the rename publishes the content.
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
-    tmp_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp_fd = create_private_file(tmp)
+    if tmp_fd is None:
+        # Left by a crash, or planted (a symlink to write through): unlink never follows.
+        tmp.unlink()
+        tmp_fd = create_private_file(tmp)
+        if tmp_fd is None:
+            os.close(fd)
+            raise UnsafePath(f"{tmp} keeps reappearing: check who else writes to {data_dir}")
     with os.fdopen(tmp_fd, "w") as handle:
         handle.write(secret + "\n")
     os.close(fd)
@@ -143,8 +161,9 @@ def ensure_token_file(data_dir: Path) -> str:
 def _read_token(path: Path) -> str:
     # The winner may still be writing; its content appears atomically by rename.
     for _ in range(100):
-        secret = path.read_text().strip()
+        with os.fdopen(open_private_file(path, what="generate a new token"), "r") as handle:
+            secret = handle.read().strip()
         if secret:
             return secret
         time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty: delete it and restart to generate a new token")
+    raise UnsafePath(f"{path} is empty: delete it and restart to generate a new token")
