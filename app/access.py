@@ -163,7 +163,13 @@ def _read_token(path: Path) -> str:
     for _ in range(100):
         with os.fdopen(open_private_file(path, what="generate a new token"), "r") as handle:
             secret = handle.read().strip()
-        if secret:
+        if len(secret) >= MIN_TOKEN_LENGTH:
             return secret
+        if secret:
+            # Complete (the winner renames it in whole) but too short to be a token.
+            raise UnsafePath(
+                f"{path} holds a token of {len(secret)} characters, a token needs at least "
+                f"{MIN_TOKEN_LENGTH}: delete it and restart to generate a new token"
+            )
         time.sleep(0.01)
     raise UnsafePath(f"{path} is empty: delete it and restart to generate a new token")

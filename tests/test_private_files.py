@@ -116,6 +116,12 @@ def plant_with_mode(file_mode: int) -> Any:
     return plant
 
 
+def plant_short_token(data_dir: Path) -> None:
+    path = data_dir / "api-token"
+    path.write_text("abc123\n")
+    path.chmod(0o600)
+
+
 def plant_directory(data_dir: Path) -> None:
     (data_dir / "api-token").mkdir()
 
@@ -138,6 +144,7 @@ TOKEN_FILE_CASES = [
     ("readable by the group (0640)", plant_with_mode(0o640), "mode 0640"),
     ("writable by others (0602)", plant_with_mode(0o602), "mode 0602"),
     ("a directory", plant_directory, "is not a regular file"),
+    ("a token of 6 characters", plant_short_token, "a token of 6 characters"),
     ("a FIFO", plant_fifo, "is not a regular file"),
 ]
 if os.getuid() == 0:  # only root can give a file away
