@@ -5,6 +5,7 @@ metadata service): SPEC §4 Edges makes that a warning and the SubscribeURL fall
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.sns.subscriptions import make_sns_client_factory
 from tests.conftest import TOPIC, Edge, make_settings
+from tests.live import LiveServer
 from tests.signing import SnsSigner, post_args
 
 _CREDENTIAL_VARIABLES = (
@@ -152,3 +154,33 @@ def test_a_failure_that_is_not_botocores_is_a_warning_too(
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warning.startswith("could not look up AWS credentials (")
     assert "SubscribeURL" in warning
+
+
+def test_serve_starts_behind_a_refusing_proxy(database_url: str, tmp_path: Path) -> None:
+    """The whole process: `python -m app serve` with no credentials anywhere and both
+    proxy variables naming a loopback port that hangs up on every connection."""
+    for name in ("aws-config", "aws-credentials"):
+        (tmp_path / name).write_text("")
+    with loopback_proxy("refuse") as proxy:
+        env = {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(tmp_path / "data"),
+            "API_TOKENS": "ops=live-token-0123456789",
+            "LOG_FORMAT": "json",
+            "HTTPS_PROXY": proxy,
+            "HTTP_PROXY": proxy,
+            "NO_PROXY": "",
+            "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        }
+        # LiveServer passes the rest of this process's environment on: it must hold no
+        # credentials of its own, or the lookup would never reach the proxy.
+        assert not [n for n in _CREDENTIAL_VARIABLES if n.startswith("AWS") and n in os.environ]
+        server = LiveServer(env, tmp_path / "server.log")
+        try:
+            server.wait_ready(timeout=60, path="/healthz")
+        finally:
+            server.stop()
+    output = server.output()
+    assert "could not look up AWS credentials (ProxyConnectionError" in output
+    assert "Traceback" not in output
