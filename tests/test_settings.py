@@ -61,6 +61,8 @@ class TestDefaults:
         assert settings.SOFT_BOUNCE_SUPPRESS_DAYS == 7
         assert settings.API_TOKENS == []
         assert settings.API_READ_TOKENS == []
+        assert settings.LOG_LEVEL == "INFO"
+        assert settings.LOG_LEVEL_LIBRARIES == "WARNING"
 
 
 class TestCommaLists:
