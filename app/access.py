@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -13,6 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ReadOnlyToken, Unauthorized
+from app.private_files import (
+    UnsafePath,
+    create_private_file,
+    make_private_dir,
+    open_private_file,
+)
 
 log = logging.getLogger("bouncer.access")
 
@@ -37,14 +44,40 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+# SPEC §4 Edges: a token is at least 16 characters, and an entry is ``name=token`` only
+# when what precedes the first "=" is a name and the rest a whole token. Anything else is
+# one token as written, so base64 padding (`openssl rand -base64 16` ends in "==") stays
+# part of the secret instead of splitting it into a name and a token "=".
+MIN_TOKEN_LENGTH = 16
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+
+
+def split_entry(entry: str, *, number: int) -> tuple[str, str]:
+    """``(name, secret)`` of one API_TOKENS entry; an unnamed token is ``token-<number>``."""
+    name, sep, secret = entry.partition("=")
+    if sep and _NAME.fullmatch(name) and len(secret) >= MIN_TOKEN_LENGTH:
+        return name, secret
+    return f"token-{number}", entry
+
+
+def check_entries(entries: Sequence[str], *, setting: str) -> None:
+    """Raise ValueError naming the entry (by position, never its secret) whose token is short."""
+    for position, entry in enumerate(entries, start=1):
+        _, secret = split_entry(entry, number=position)
+        if len(secret) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"entry {position} of {setting} is a token of {len(secret)} characters; "
+                f"a token needs at least {MIN_TOKEN_LENGTH} (make one with "
+                "`openssl rand -base64 24`), optionally named as name=token"
+            )
+
+
 def parse_tokens(entries: Sequence[str], *, can_write: bool, first: int) -> list[_Token]:
-    """``name=token`` or a bare ``token`` (named ``token-N``)."""
+    """``name=token`` or a bare ``token`` (named ``token-N``), as ``split_entry`` reads them."""
     tokens = []
     for n, entry in enumerate(entries, start=first):
-        name, sep, secret = entry.partition("=")
-        if not sep:
-            name, secret = f"token-{n}", entry
-        tokens.append(_Token(_digest(secret), Principal(name.strip(), can_write)))
+        name, secret = split_entry(entry, number=n)
+        tokens.append(_Token(_digest(secret), Principal(name, can_write)))
     return tokens
 
 
@@ -88,19 +121,31 @@ def require_write(principal: Principal) -> Principal:
 
 
 def ensure_token_file(data_dir: Path) -> str:
-    """The generated token in DATA_DIR/api-token (0600), created once even by racing workers."""
+    """The generated token in DATA_DIR/api-token (0600), created once even by racing workers.
+
+    Raises UnsafePath when DATA_DIR is not a directory, or when the token file found there
+    is a symlink, not a regular file, another user's, or open to group or others: such a
+    file could have been planted to choose the token, or to read it.
+    """
     path = data_dir / TOKEN_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    make_private_dir(data_dir, setting="DATA_DIR")
+    fd = create_private_file(path)
+    if fd is None:
+        existing = _read_token(path)
         log.info("no API_TOKENS set: the API token is in %s", path)
-        return _read_token(path)
+        return existing
     secret = secrets.token_urlsafe(32)
     # Written to a temporary name and renamed, so a racing reader never sees half a token:
     # O_EXCL on the final name decides the winner, the rename publishes the content.
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
-    tmp_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp_fd = create_private_file(tmp)
+    if tmp_fd is None:
+        # Left by a crash, or planted (a symlink to write through): unlink never follows.
+        tmp.unlink()
+        tmp_fd = create_private_file(tmp)
+        if tmp_fd is None:
+            os.close(fd)
+            raise UnsafePath(f"{tmp} keeps reappearing: check who else writes to {data_dir}")
     with os.fdopen(tmp_fd, "w") as handle:
         handle.write(secret + "\n")
     os.close(fd)
@@ -116,8 +161,15 @@ def ensure_token_file(data_dir: Path) -> str:
 def _read_token(path: Path) -> str:
     # The winner may still be writing; its content appears atomically by rename.
     for _ in range(100):
-        secret = path.read_text().strip()
-        if secret:
+        with os.fdopen(open_private_file(path, what="generate a new token"), "r") as handle:
+            secret = handle.read().strip()
+        if len(secret) >= MIN_TOKEN_LENGTH:
             return secret
+        if secret:
+            # Complete (the winner renames it in whole) but too short to be a token.
+            raise UnsafePath(
+                f"{path} holds a token of {len(secret)} characters, a token needs at least "
+                f"{MIN_TOKEN_LENGTH}: delete it and restart to generate a new token"
+            )
         time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty: delete it and restart to generate a new token")
+    raise UnsafePath(f"{path} is empty: delete it and restart to generate a new token")

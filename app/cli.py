@@ -36,7 +36,7 @@ def serve(
     import uvicorn
 
     settings = load_settings()
-    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:

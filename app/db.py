@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app.private_files import make_private_dir
+
 # Stable constraint names, so migrations can name what they alter on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,7 +88,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent, setting="the SQLite database's directory")
     kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_async_engine(url, **kwargs)
     _configure_sqlite(engine)

@@ -58,8 +58,38 @@ class _BouncerHandler(logging.StreamHandler):  # type: ignore[type-arg]
     pass
 
 
-def configure_logging(log_format: str | None, level: str) -> None:
-    """Route bouncer's and uvicorn's loggers through one handler in the chosen format."""
+# Loggers of the libraries bouncer runs on, held at LOG_LEVEL_LIBRARIES (WARNING) whatever
+# LOG_LEVEL says: at DEBUG botocore logs every request's parameters (a subscription's
+# Token, an email's body and recipients), httpx every URL at INFO (a SubscribeURL carries
+# the Token), aiosqlite and SQLAlchemy every statement with its parameters (addresses),
+# multipart and hpack the bytes they parse. The root logger sits at the same level, so a
+# library missing from this list is held too; the list pins those that set their own.
+LIBRARY_LOGGERS = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "hpack",
+    "h11",
+    "h2",
+    "multipart",
+    "python_multipart",
+    "watchfiles",
+    "asyncio",
+    "moto",
+)
+# bouncer's own loggers (and the server's and migrations'), which follow LOG_LEVEL.
+OWN_LOGGERS = ("bouncer", "app", "uvicorn", "uvicorn.error", "alembic")
+
+
+def configure_logging(log_format: str | None, level: str, libraries: str = "WARNING") -> None:
+    """Route every logger through one handler in the chosen format: bouncer's at ``level``,
+    the libraries' at ``libraries`` (LOG_LEVEL_LIBRARIES)."""
     if log_format is None:
         log_format = "text" if sys.stderr.isatty() else "json"
     handler = _BouncerHandler(sys.stderr)
@@ -68,15 +98,14 @@ def configure_logging(log_format: str | None, level: str) -> None:
     # Replace only our own handler (a second app in one process, tests' capture stays).
     root.handlers = [h for h in root.handlers if not isinstance(h, _BouncerHandler)]
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(libraries)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(libraries)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
     # Access lines would duplicate the request log bouncer writes itself.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    # httpx logs every request's full URL at INFO, and a SubscribeURL carries the
-    # subscription's Token; aiosqlite logs every statement with its parameters at DEBUG
-    # (tokens, addresses); httpcore's DEBUG lines add nothing bouncer does not log itself.
-    for name in ("httpx", "httpcore", "aiosqlite"):
-        logging.getLogger(name).setLevel(logging.WARNING)

@@ -26,6 +26,7 @@ from app.middleware import (
     StartupError,
 )
 from app.outages import is_database_outage
+from app.private_files import UnsafePath, make_private_dir
 from app.ses.sender import SesSender
 from app.settings import Settings, get_settings, load_settings
 from app.sns.certificates import CertificateStore
@@ -43,7 +44,12 @@ DEFAULT_BODY_LIMIT = 50 * 1024 * 1024
 
 async def prepare_database(settings: Settings) -> Database:
     """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line."""
-    database = Database(settings.database_url)
+    try:
+        if settings.DATABASE_URL is None:  # the SQLite file under DATA_DIR
+            make_private_dir(settings.DATA_DIR, setting="DATA_DIR")
+        database = Database(settings.database_url)
+    except UnsafePath as err:
+        raise StartupError(str(err)) from None
     try:
         if settings.AUTO_MIGRATE:
             await migrate.upgrade_to_head(database.engine)
@@ -74,8 +80,8 @@ def build_ingest(
     sns_client_factory: SnsClientFactory | None,
 ) -> Ingest:
     allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
-    if allowlist.allows_any:
-        log.warning("SNS_TOPIC_ARNS=*: messages from any SNS topic are accepted")
+    if (too_wide := allowlist.warning()) is not None:
+        log.warning(too_wide)
     elif not settings.SNS_TOPIC_ARNS:
         log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
     if not settings.SNS_VERIFY_SIGNATURES:
@@ -118,7 +124,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+        configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
+        try:
+            tokens = TokenRegistry.from_settings(
+                settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
+            )
+        except UnsafePath as err:
+            raise StartupError(str(err)) from None
         database = await prepare_database(settings)
         http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
         factory = (
@@ -128,9 +140,7 @@ def create_app(
         )
         app.state.db = database
         app.state.http = http
-        app.state.tokens = TokenRegistry.from_settings(
-            settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
-        )
+        app.state.tokens = tokens
         sender = SesSender.from_settings(settings, database, client=ses_client)
         app.state.sender = sender
         app.state.ingest = build_ingest(settings, database, http, factory)

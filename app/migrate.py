@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import is_sqlite, sqlite_path
+from app.private_files import create_sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,13 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     if is_sqlite(url):
         path = sqlite_path(url)
-        lock_path = f"{path}.migrate.lock" if path is not None else None
-        if lock_path is None:
+        if path is None:
             await _run_upgrade(engine)
             return
+        # Before SQLite's first connect would create it 0644 less the umask.
+        create_sqlite_file(path)
         # A blocking file lock held across an await: only start-up and the CLI get here.
-        with FileLock(lock_path, timeout=120):
+        with FileLock(f"{path}.migrate.lock", timeout=120, mode=0o600):
             await _run_upgrade(engine)
         return
 

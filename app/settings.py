@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.access import check_entries, split_entry
+from app.sns.topics import check_pattern
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -94,6 +97,8 @@ class Settings(BaseSettings):
     # SPEC §6: operations
     LOG_FORMAT: Literal["json", "text"] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Libraries (botocore, httpx, the database drivers…) log secrets and bodies at DEBUG.
+    LOG_LEVEL_LIBRARIES: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
@@ -118,7 +123,31 @@ class Settings(BaseSettings):
                 raise ValueError("each SNS_BASIC_AUTH entry must be user:password")
         return value
 
-    @field_validator("LOG_LEVEL", mode="before")
+    @field_validator("SNS_TOPIC_ARNS")
+    @classmethod
+    def _check_topic_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            check_pattern(pattern)
+        return value
+
+    @field_validator("API_TOKENS", "API_READ_TOKENS")
+    @classmethod
+    def _check_tokens(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        check_entries(value, setting=info.field_name or "API_TOKENS")
+        return value
+
+    @model_validator(mode="after")
+    def _one_role_per_token(self) -> Settings:
+        write = {split_entry(e, number=0)[1] for e in self.API_TOKENS}
+        if any(split_entry(e, number=0)[1] in write for e in self.API_READ_TOKENS):
+            # A secret in both lists would get whichever role is checked last.
+            raise ValueError(
+                "API_TOKENS and API_READ_TOKENS: the same token is in both lists; "
+                "give the read-only token its own secret"
+            )
+        return self
+
+    @field_validator("LOG_LEVEL", "LOG_LEVEL_LIBRARIES", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
@@ -140,8 +169,11 @@ def describe_settings_error(err: ValidationError) -> str:
     """One line naming each bad setting, for start-up failures."""
     parts = []
     for problem in err.errors():
-        name = ".".join(str(p) for p in problem["loc"]) or "settings"
-        parts.append(f"{name}: {problem['msg']}")
+        # A ValueError's text is already a sentence; pydantic's "Value error, " adds nothing.
+        message = problem["msg"].removeprefix("Value error, ")
+        name = ".".join(str(p) for p in problem["loc"])
+        # A check across settings (model_validator) has no loc: its message names them.
+        parts.append(f"{name}: {message}" if name else message)
     return "bad setting " + "; ".join(parts)
 
 

@@ -187,7 +187,7 @@ def run_http_bulk(
     rng = random.Random(13)
     times: list[float] = []
     with httpx.Client(
-        base_url=server.url, headers={"Authorization": "Bearer secret"}, timeout=60
+        base_url=server.url, headers={"Authorization": "Bearer secret-bench-token"}, timeout=60
     ) as client:
         for i in range(iters + 1):
             emails = bulk_set(rows_count, bulk_size, rng)

@@ -205,7 +205,7 @@ class Server(LiveServer):
             "DATA_DIR": str(data_dir),
             "SNS_TOPIC_ARNS": TOPIC_ARN,
             "SNS_CERT_DIR": str(cert_dir),
-            "API_TOKENS": "ops=secret",
+            "API_TOKENS": "ops=secret-bench-token",
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "text",
         }

@@ -51,7 +51,7 @@ async def main_async(args: argparse.Namespace) -> None:
         DATA_DIR=tmp,
         SNS_TOPIC_ARNS=TOPIC_ARN,
         SNS_CERT_DIR=cert_dir,
-        API_TOKENS="ops=profile",
+        API_TOKENS="ops=profile-bench-token",
         LOG_LEVEL="WARNING",
     )
     if args.floor:

@@ -61,13 +61,18 @@ class TestDefaults:
         assert settings.SOFT_BOUNCE_SUPPRESS_DAYS == 7
         assert settings.API_TOKENS == []
         assert settings.API_READ_TOKENS == []
+        assert settings.LOG_LEVEL == "INFO"
+        assert settings.LOG_LEVEL_LIBRARIES == "WARNING"
 
 
 class TestCommaLists:
     def test_split_and_trimmed(self) -> None:
-        settings = make_settings(SNS_TOPIC_ARNS=" arn:a , arn:b,,", API_TOKENS="ops=abc,def")
-        assert settings.SNS_TOPIC_ARNS == ["arn:a", "arn:b"]
-        assert settings.API_TOKENS == ["ops=abc", "def"]
+        settings = make_settings(
+            SNS_TOPIC_ARNS=" arn:aws:sns:*:1:a , arn:aws:sns:*:1:b,,",
+            API_TOKENS="ops=abcdefghijklmnop, qrstuvwxyz012345",
+        )
+        assert settings.SNS_TOPIC_ARNS == ["arn:aws:sns:*:1:a", "arn:aws:sns:*:1:b"]
+        assert settings.API_TOKENS == ["ops=abcdefghijklmnop", "qrstuvwxyz012345"]
 
     def test_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from app.settings import Settings
@@ -89,6 +94,9 @@ class TestBadValues:
             ("SOFT_BOUNCE_LIMIT", "0"),
             ("AUTO_MIGRATE", "perhaps"),
             ("LOG_FORMAT", "xml"),
+            ("LOG_LEVEL", "debgu"),
+            ("LOG_LEVEL_LIBRARIES", "verbose"),
+            ("SNS_TOPIC_ARNS", "*123456789012*"),
         ],
     )
     def test_named_in_one_line(self, name: str, value: str) -> None:

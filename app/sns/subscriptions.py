@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from app.sns.certificates import check_subscribe_url
 from app.sns.envelope import SUBSCRIPTION_CONFIRMATION, SnsMessage
 
 SnsClientFactory = Callable[[str], Any]
+
+log = logging.getLogger("bouncer.sns")
 
 
 class SubscriptionConfirmer:
@@ -90,9 +93,26 @@ def make_sns_client_factory() -> SnsClientFactory | None:
     """A per-region SNS client factory, or None when no AWS credentials are available.
 
     Looking credentials up may ask the instance metadata service, so call it at start-up.
+    A lookup that fails (a proxy in the way of the metadata service, a broken profile) is
+    a warning and the SubscribeURL fallback, never a service that does not start (SPEC §4
+    Edges). botocore bounds each metadata request (AWS_METADATA_SERVICE_TIMEOUT, 1 s, and
+    AWS_METADATA_SERVICE_NUM_ATTEMPTS, 1), so the lookup takes seconds, not a TCP timeout.
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credentials.html
     """
-    session = boto3.Session()
-    if session.get_credentials() is None:
+    try:
+        session = boto3.Session()
+        credentials = session.get_credentials()
+    except Exception as err:  # any failure here means: no credentials
+        # botocore raises ProxyConnectionError (a BotoCoreError) for a refusing proxy, but a
+        # profile or credential_process can fail with anything; the text names the cause.
+        log.warning(
+            "could not look up AWS credentials (%s: %s): subscriptions will be confirmed by "
+            "requesting their SubscribeURL instead of the SNS API",
+            type(err).__name__,
+            str(err)[:300],
+        )
+        return None
+    if credentials is None:
         return None
     clients: dict[str, Any] = {}
     # boto3 sessions are not thread-safe, its clients are: build each region's once.

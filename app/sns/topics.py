@@ -31,10 +31,41 @@ def region_of_topic(arn: str) -> str:
     return match["region"]
 
 
+_SHAPE = "arn:aws:sns:<region>:<account>:<topic>"
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise ValueError for an SNS_TOPIC_ARNS entry that can match no topic ARN.
+
+    ``*`` never crosses a ":", so an entry must spell out all six ARN fields; one that
+    does not (``*123456789012*``, a bare topic name) would refuse every message while
+    looking like it accepts some.
+    """
+    if pattern == "*":
+        return
+    fields = pattern.split(":")
+    if len(fields) != 6 or not all(fields):
+        raise ValueError(
+            f"SNS_TOPIC_ARNS entry {pattern[:300]!r} can match no topic: write the whole ARN, "
+            f"{_SHAPE}, with * only inside a field (arn:aws:sns:*:123456789012:*)"
+        )
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
-    # "*" matches any run of characters, as in IAM resource ARNs; everything else is
-    # literal (re.escape), so "." or "?" in an entry never widen it.
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+    # "*" matches any run of characters within one ARN field (never a ":"), as in IAM
+    # resource ARNs, so a wildcard cannot reach from one field into the next (the account
+    # into the topic name). Everything else is literal (re.escape): "." or "?" never widen.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+    if pattern == "*":
+        return re.compile(".*", re.DOTALL)
+    return re.compile("[^:]*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def _any_account(pattern: str) -> bool:
+    # "*" alone, or an entry whose account field is only wildcards: either accepts topics
+    # that anyone with an AWS account can create and point at bouncer.
+    fields = pattern.split(":")
+    return pattern == "*" or (len(fields) == 6 and set(fields[4]) == {"*"})
 
 
 class TopicAllowlist:
@@ -46,7 +77,18 @@ class TopicAllowlist:
 
     @property
     def allows_any(self) -> bool:
-        return "*" in self.patterns
+        """True when some entry accepts topics of every AWS account."""
+        return any(_any_account(p) for p in self.patterns)
+
+    def warning(self) -> str | None:
+        """The start-up warning for entries that accept any account's topics, if any."""
+        wide = [p for p in self.patterns if _any_account(p)]
+        if not wide:
+            return None
+        return (
+            f"SNS_TOPIC_ARNS={','.join(wide)}: messages from any SNS topic of any AWS account "
+            "are accepted; name your account (arn:aws:sns:*:123456789012:*)"
+        )
 
     def is_allowed(self, arn: str) -> bool:
         return any(pattern.fullmatch(arn) for pattern in self._compiled)

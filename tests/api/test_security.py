@@ -390,6 +390,8 @@ class TestNoSecretInTheLogs:
             API_READ_TOKENS=f"viewer={secrets.read}",
             SNS_BASIC_AUTH=f"sns:{secrets.basic}",
             LOG_LEVEL="DEBUG",
+            # The libraries at DEBUG too: what they log must not carry a secret either.
+            LOG_LEVEL_LIBRARIES="DEBUG",
         )
         server = LiveServer(env, tmp_path / "server.log")
         try:

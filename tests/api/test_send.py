@@ -37,7 +37,7 @@ from tests.ses.conftest import (
 )
 from tests.signing import TOPIC_ARN, post_args, shared_signer, sns_timestamp
 
-AUTH = {"Authorization": "Bearer secret-token"}
+AUTH = {"Authorization": "Bearer secret-token-for-send"}
 SIMULATOR_BOUNCE = Path(__file__).parent.parent / "data" / "ses" / "simulator_bounce.json"
 
 
@@ -67,8 +67,8 @@ def api_settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(
         DATABASE_URL=database_url,
         DATA_DIR=tmp_path,
-        API_TOKENS="ops=secret-token",
-        API_READ_TOKENS="viewer=read-token",
+        API_TOKENS="ops=secret-token-for-send",
+        API_READ_TOKENS="viewer=read-token-for-send",
         LOG_FORMAT="text",
     )
 
@@ -193,7 +193,7 @@ class TestPostSend:
     ) -> None:
         async with running_app(api_settings, ses_client=stubbed_ses.client) as (_, http):
             response = await http.post(
-                "/v1/send", json=SIMPLE, headers={"Authorization": "Bearer read-token"}
+                "/v1/send", json=SIMPLE, headers={"Authorization": "Bearer read-token-for-send"}
             )
         assert response.status_code == 403
         assert stubbed_ses.calls == 0
@@ -254,7 +254,7 @@ class TestEndToEndWithMotoServer:
         settings = make_settings(
             DATABASE_URL=database_url,
             DATA_DIR=tmp_path,
-            API_TOKENS="ops=secret-token",
+            API_TOKENS="ops=secret-token-for-send",
             SNS_TOPIC_ARNS=TOPIC_ARN,
             SNS_CERT_DIR=cert_dir,
             AWS_REGION=REGION,

@@ -132,7 +132,7 @@ def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
         "DATABASE_URL": database_url,
         "DATA_DIR": str(tmp_path),
         "SNS_TOPIC_ARNS": TOPIC,
-        "API_TOKENS": "ops=t",
+        "API_TOKENS": "ops=unused-token-0123456789",
         "LOG_LEVEL": "WARNING",
         **extra,
     }

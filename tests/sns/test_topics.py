@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from app.errors import EnvelopeInvalid, TopicNotAllowed
-from app.sns.topics import TopicAllowlist, region_of_topic
+from app.sns.topics import TopicAllowlist, check_pattern, region_of_topic
+from tests.conftest import AppMaker
 
 ACCOUNT_WIDE = "arn:aws:sns:*:123456789012:*"
 
@@ -118,3 +121,120 @@ class TestRegionOfTopic:
     def test_refuses_what_is_not_a_topic_arn(self, arn: str) -> None:
         with pytest.raises(EnvelopeInvalid, match="is not an SNS topic ARN"):
             region_of_topic(arn)
+
+
+ACCOUNT = "123456789012"
+LONG_NAME = "N" * 251 + "-_x9z"  # 256 characters, the longest name SNS allows
+
+
+class TestWildcardsStayInOneField:
+    """``*`` matches within one ARN field (no ":"), as IAM resource ARNs do, so no pattern
+    reaches across the account field into a topic name."""
+
+    @pytest.mark.parametrize(
+        ("pattern", "arn", "allowed"),
+        [
+            # The issue's pattern: it names no field, so it matches no topic at all.
+            (f"*{ACCOUNT}*", f"arn:aws:sns:us-east-1:999999999999:x{ACCOUNT}", False),
+            (f"*{ACCOUNT}*", f"arn:aws:sns:us-east-1:{ACCOUNT}:ses", False),
+            (f"arn:aws:sns:*:{ACCOUNT}:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:ses", True),
+            (f"arn:aws:sns:*:{ACCOUNT}:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:{LONG_NAME}", True),
+            (f"arn:aws:sns:*:{ACCOUNT}:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:ses.fifo", True),
+            (
+                f"arn:aws:sns:*:{ACCOUNT}:*",
+                f"arn:aws:sns:us-east-1:9{ACCOUNT[1:]}:{ACCOUNT}",
+                False,
+            ),
+            # "*" in the region field cannot swallow the account.
+            (f"arn:aws:sns:*{ACCOUNT}:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:ses", False),
+            (f"arn:aws:sns:*:*{ACCOUNT[6:]}:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:ses", True),
+            (
+                f"arn:aws:sns:*:*{ACCOUNT[6:]}:*",
+                f"arn:aws:sns:us-east-1:999999:{ACCOUNT[6:]}",
+                False,
+            ),
+            # A name wildcard stays in the name.
+            (
+                f"arn:aws:sns:us-east-1:{ACCOUNT}:ses-*",
+                f"arn:aws:sns:us-east-1:{ACCOUNT}:ses-b",
+                True,
+            ),
+            ("arn:aws:sns:us-east-1:*:ses-*", "arn:aws:sns:us-east-1:999999999999:ses-b", True),
+            (
+                "arn:aws:sns:us-east-1:1*:*",
+                f"arn:aws:sns:us-east-1:{ACCOUNT}:{LONG_NAME}.fifo",
+                True,
+            ),
+            ("arn:aws:sns:us-east-1:1*:*", f"arn:aws:sns:us-east-1:2{ACCOUNT[1:]}:1x", False),
+            (f"arn:*:sns:us-east-1:{ACCOUNT}:ses", f"arn:aws-cn:sns:us-east-1:{ACCOUNT}:ses", True),
+            (f"arn:*:sns:us-east-1:{ACCOUNT}:ses", f"arn:aws:sns:us-east-1:{ACCOUNT}:a:ses", False),
+            ("arn:aws:sns:*:*:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:{LONG_NAME}", True),
+        ],
+    )
+    def test_pattern_against_arn(self, pattern: str, arn: str, allowed: bool) -> None:
+        assert TopicAllowlist([pattern]).is_allowed(arn) is allowed
+
+
+class TestEveryAccountIsWarned:
+    @pytest.mark.parametrize(
+        "pattern",
+        [
+            "*",
+            "arn:aws:sns:*:*:*",
+            "arn:aws:sns:us-east-1:*:*",
+            "arn:aws:sns:us-east-1:**:ses",
+            "arn:*:*:*:*:*",
+        ],
+    )
+    def test_a_pattern_for_every_account_is_as_wide_as_star(self, pattern: str) -> None:
+        allowlist = TopicAllowlist([f"arn:aws:sns:us-east-1:{ACCOUNT}:ses", pattern])
+        assert allowlist.allows_any
+        warning = allowlist.warning()
+        assert warning is not None
+        assert pattern in warning
+        assert "any AWS account" in warning
+
+    @pytest.mark.parametrize(
+        "pattern",
+        [f"arn:aws:sns:*:{ACCOUNT}:*", "arn:aws:sns:*:1*:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:x"],
+    )
+    def test_one_account_is_not_warned(self, pattern: str) -> None:
+        allowlist = TopicAllowlist([pattern])
+        assert not allowlist.allows_any
+        assert allowlist.warning() is None
+
+
+class TestPatternsThatMatchNothing:
+    @pytest.mark.parametrize(
+        "pattern",
+        [
+            f"*{ACCOUNT}*",
+            "arn:aws:sns:us-east-1:123456789012",
+            f"arn:aws:sns:us-east-1:{ACCOUNT}:ses:extra",
+            f"arn:aws:sns::{ACCOUNT}:ses",
+            "ses-bounces",
+        ],
+    )
+    def test_refused_at_start_naming_the_setting(self, pattern: str) -> None:
+        with pytest.raises(ValueError, match="SNS_TOPIC_ARNS") as caught:
+            check_pattern(pattern)
+        assert "arn:aws:sns:<region>:<account>:<topic>" in str(caught.value)
+
+
+class TestStartUpWarning:
+    @pytest.mark.parametrize("pattern", ["*", "arn:aws:sns:*:*:*", "arn:aws:sns:us-east-1:*:ses"])
+    async def test_logged_when_the_service_starts(
+        self, pattern: str, make_client: AppMaker, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.WARNING, logger="bouncer")
+        client, _ = await make_client(SNS_TOPIC_ARNS=pattern)
+        assert (await client.get("/healthz")).status_code == 200
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("any AWS account" in w and f"SNS_TOPIC_ARNS={pattern}:" in w for w in warnings)
+
+    async def test_not_logged_for_one_account(
+        self, make_client: AppMaker, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.WARNING, logger="bouncer")
+        await make_client(SNS_TOPIC_ARNS=f"arn:aws:sns:*:{ACCOUNT}:*")
+        assert not [r for r in caplog.records if "any AWS account" in r.getMessage()]

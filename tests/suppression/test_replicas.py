@@ -80,7 +80,7 @@ class TestReplicas:
             "DATA_DIR": str(tmp_path),
             "SNS_TOPIC_ARNS": TOPIC,
             "SNS_CERT_DIR": str(cert_dir),
-            "API_TOKENS": "ops=t",
+            "API_TOKENS": "ops=unused-token-0123456789",
             "LOG_LEVEL": "WARNING",
         }
         servers = [LiveServer(env, tmp_path / f"replica{i}.log") for i in range(replicas)]
