@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from app import moments
 
 _EMAIL = "ann@example.com"
 
@@ -21,6 +23,46 @@ def _refuse_nul(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_refuse_nul)]
 """Free text from a caller that goes into a query or a row."""
+
+
+def _to_moment(value: object) -> datetime:
+    try:
+        if isinstance(value, datetime):
+            return moments.as_utc(value)
+        if isinstance(value, str):
+            return moments.parse_moment(value)
+    except ValueError as err:
+        raise PydanticCustomError("moment", "{problem}", {"problem": str(err)}) from err
+    raise PydanticCustomError("moment", "a date must be text, such as 2026-12-01T10:00:00Z")
+
+
+Moment = Annotated[
+    datetime,
+    PlainValidator(_to_moment),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A date or time from a caller, read by app.moments: without an offset it is UTC."""
+
+
+# The event table's ids are BIGINT: anything past its largest value is no cursor we gave.
+_MAX_EVENT_ID = 2**63 - 1
+
+
+def _to_event_id(value: object) -> int:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+        if 0 < number <= _MAX_EVENT_ID:
+            return number
+    raise PydanticCustomError(
+        "cursor", "cursor is not a next_cursor this API returned; start again without it"
+    )
+
+
+EventCursor = Annotated[
+    int,
+    PlainValidator(_to_event_id),
+    WithJsonSchema({"type": "string", "pattern": "^[1-9][0-9]{0,18}$"}),
+]
 
 
 class EventOut(BaseModel):
@@ -108,8 +150,10 @@ class SuppressionIn(BaseModel):
         description="manual, bounce, soft_bounce, complaint or unsubscribe",
     )
     note: Text | None = Field(default=None, max_length=2000, examples=["asked by support #4411"])
-    expires_at: datetime | None = Field(
-        default=None, description="when the entry stops suppressing; none: until removed"
+    expires_at: Moment | None = Field(
+        default=None,
+        description="when the entry stops suppressing (without an offset: UTC); none: until "
+        "removed",
     )
 
 

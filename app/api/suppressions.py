@@ -15,6 +15,7 @@ from app.api.schemas import (
     CheckIn,
     CheckOut,
     EventOut,
+    Moment,
     NotSuppressed,
     SuppressionDetail,
     SuppressionIn,
@@ -67,8 +68,10 @@ async def list_entries(
     _: ReadAccess,
     reason: Annotated[str | None, Query(description="bounce, soft_bounce, complaint, …")] = None,
     domain: Annotated[str | None, Query(examples=["example.com"])] = None,
-    since: Annotated[datetime | None, Query(description="created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="created before")] = None,
+    since: Annotated[
+        Moment | None, Query(description="created at or after (no offset: UTC)")
+    ] = None,
+    until: Annotated[Moment | None, Query(description="created before (no offset: UTC)")] = None,
     q: Annotated[Text | None, Query(description="address prefix", max_length=320)] = None,
     include_expired: bool = False,
     limit: Annotated[int, Query(ge=1, le=entries.MAX_PAGE)] = 100,

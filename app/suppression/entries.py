@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import moments
 from app.addresses import InvalidAddress, domain_of, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
@@ -200,12 +201,18 @@ def encode_cursor(created_at: datetime, email: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """What encode_cursor wrote, or InvalidInput: a cursor comes back from a caller, who may
+    have edited it, so every part is checked before it reaches a query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, email = json.loads(base64.urlsafe_b64decode(padded))
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(email, str):
+        if not isinstance(created_at, str) or not isinstance(email, str) or "\x00" in email:
             raise ValueError("bad cursor")
+        # encode_cursor always writes an offset; moments.as_utc refuses one past year 9999.
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("bad cursor")
+        moment = moments.as_utc(moment)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as err:
         raise InvalidInput(
             "cursor is not one this API returned; start again without it", field="cursor"
