@@ -133,12 +133,24 @@ class CheckIn(BaseModel):
     )
 
 
+class InvalidOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str = Field(examples=["ann@"], description="as given")
+    error: str = Field(
+        examples=["'ann@' is not a valid email address: there is nothing after the @"]
+    )
+
+
 class CheckOut(BaseModel):
     suppressed: dict[str, str] = Field(
         examples=[{"ann@example.com": "bounce"}],
         description="the suppressed addresses, as given, with their reason",
     )
     allowed: list[str] = Field(examples=[['"Bob" <bob@example.org>']])
+    invalid: list[InvalidOut] = Field(
+        description="the addresses that are not valid, as given, with what is wrong with each"
+    )
 
 
 class SuppressionIn(BaseModel):

@@ -15,6 +15,7 @@ from app.api.schemas import (
     CheckIn,
     CheckOut,
     EventOut,
+    InvalidOut,
     Moment,
     NotSuppressed,
     SuppressionDetail,
@@ -48,13 +49,17 @@ router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 
 @router.post(
     "/check",
-    summary="Which of these addresses are suppressed?",
+    summary="Which of these addresses are suppressed? (invalid ones listed, the rest answered)",
     response_model=CheckOut,
     responses=error_responses(401, 422, 503),
 )
 async def check(body: CheckIn, session: SessionDep, _: ReadAccess) -> CheckOut:
-    suppressed, allowed = await entries.check(session, body.emails, now=datetime.now(UTC))
-    return CheckOut(suppressed=suppressed, allowed=allowed)
+    result = await entries.check_each(session, body.emails, now=datetime.now(UTC))
+    return CheckOut(
+        suppressed=result.suppressed,
+        allowed=result.allowed,
+        invalid=[InvalidOut.model_validate(item) for item in result.invalid],
+    )
 
 
 @router.get(

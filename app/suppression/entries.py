@@ -53,24 +53,56 @@ async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDeta
     )
 
 
-async def check(
-    session: AsyncSession, raws: Sequence[str], *, now: datetime
-) -> tuple[dict[str, str], list[str]]:
-    """({address as given: reason} for suppressed ones, [addresses as given] allowed)."""
+@dataclass(frozen=True)
+class Invalid:
+    email: str  # as given
+    error: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suppressed: dict[str, str]  # {address as given: reason}
+    allowed: list[str]  # as given
+    invalid: list[Invalid]
+
+
+async def check_each(session: AsyncSession, raws: Sequence[str], *, now: datetime) -> CheckResult:
+    """Every valid address answered, every invalid one listed with what is wrong with it.
+
+    SPEC §4 Edges: one malformed address in a bulk check must not hide the answer for
+    the other 9,999.
+    """
     if len(raws) > MAX_CHECK:
         raise InvalidInput(
             f"at most {MAX_CHECK} addresses per call; split the list", field="emails"
         )
-    keys = [parse_email(raw, field=f"emails.{i}")[0] for i, raw in enumerate(raws)]
-    found = await store.check(session, keys, now=now)
+    keyed: list[tuple[str, str]] = []
+    invalid: list[Invalid] = []
+    for raw in raws:
+        try:
+            keyed.append((raw, parse_address(raw).normalized))
+        except InvalidAddress as err:
+            invalid.append(Invalid(raw, str(err)))
+    found = await store.check(session, [key for _, key in keyed], now=now)
     suppressed: dict[str, str] = {}
     allowed: list[str] = []
-    for raw, key in zip(raws, keys, strict=True):
+    for raw, key in keyed:
         if key in found:
             suppressed[raw] = found[key]
         else:
             allowed.append(raw)
-    return suppressed, allowed
+    return CheckResult(suppressed, allowed, invalid)
+
+
+async def check(
+    session: AsyncSession, raws: Sequence[str], *, now: datetime
+) -> tuple[dict[str, str], list[str]]:
+    """check_each for callers that need every address valid: InvalidInput names the first
+    that is not."""
+    for i, raw in enumerate(raws):
+        parse_email(raw, field=f"emails.{i}")
+    result = await check_each(session, raws, now=now)
+    return result.suppressed, result.allowed
 
 
 def entry_problem(
