@@ -96,6 +96,11 @@ class ChangeOut(BaseModel):
     expires_at: datetime | None
     note: str | None
     at: datetime
+    source: str | None = Field(
+        examples=["sns"],
+        description="sns, api, cli, import or sync: known for the change that made the "
+        "current entry, null for earlier ones",
+    )
 
 
 class SuppressionOut(BaseModel):
@@ -123,6 +128,15 @@ class SuppressionDetail(SuppressionOut):
 class NotSuppressed(BaseModel):
     email: str
     suppressed: bool = False
+    history: list[ChangeOut] = Field(
+        description="every earlier change, oldest first: who removed the address, when and why"
+    )
+
+
+class HistoryOut(BaseModel):
+    email: str = Field(examples=[_EMAIL], description="the normalised address")
+    suppressed: bool
+    history: list[ChangeOut] = Field(description="every change, oldest first, removals included")
 
 
 class CheckIn(BaseModel):

@@ -19,7 +19,7 @@ from app import moments
 from app.addresses import InvalidAddress, domain_of, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.ses import history
+from app.ses import history as event_history
 from app.suppression import policy, store
 
 MAX_CHECK = 10_000
@@ -27,10 +27,26 @@ MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
+class Change:
+    """One change to an address's entry, as the history shows it."""
+
+    action: str  # added | updated | removed
+    actor: str  # sns, a token's name, import, cli
+    reason: str | None
+    expires_at: datetime | None
+    note: str | None
+    at: datetime
+    # The change log keeps no source of its own: known for the change that made the
+    # current entry what it is (the entry's source), None for the others.
+    source: str | None
+
+
+@dataclass(frozen=True)
 class EntryDetail:
-    entry: Suppression
+    email: str  # normalised
+    entry: Suppression | None  # the active entry, None when the address is not suppressed
     events: Sequence[Event]
-    changes: Sequence[SuppressionChange]
+    changes: Sequence[Change]
 
 
 def parse_email(raw: str, *, field: str = "email") -> tuple[str, str]:
@@ -42,15 +58,41 @@ def parse_email(raw: str, *, field: str = "email") -> tuple[str, str]:
     return address.normalized, address.display
 
 
-async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDetail | None:
-    """The active entry for an address, with its events and change history."""
+async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDetail:
+    """The address's active entry with its events (entry None when it is not suppressed),
+    and its whole change history either way.
+
+    SPEC §4 Edges: a removed entry stays explainable, so the history comes with the answer
+    "not suppressed" too.
+    """
     email, _ = parse_email(raw)
     row = await store.get(session, email)
+    changes = _with_sources(await store.changes(session, email), row)
     if row is None or not store.is_active_row(row, now=now):
-        return None
-    return EntryDetail(
-        row, await history.for_email(session, email), await store.changes(session, email)
-    )
+        return EntryDetail(email, None, (), changes)
+    return EntryDetail(email, row, await event_history.for_email(session, email), changes)
+
+
+async def history(session: AsyncSession, email: str) -> list[Change]:
+    """Every change to an address's entry, oldest first, removals included; [] for an
+    address never on the list. ``email`` in any form (InvalidInput when it is none)."""
+    key, _ = parse_email(email)
+    return _with_sources(await store.changes(session, key), await store.get(session, key))
+
+
+def _with_sources(rows: Sequence[SuppressionChange], entry: Suppression | None) -> list[Change]:
+    changes = [
+        Change(row.action, row.actor, row.reason, row.expires_at, row.note, row.at, None)
+        for row in rows
+    ]
+    # Every write to an entry logs a change, so while the entry exists its source is
+    # the one its last added/updated change wrote.
+    if entry is not None and changes and changes[-1].action != "removed":
+        last = changes[-1]
+        changes[-1] = Change(
+            last.action, last.actor, last.reason, last.expires_at, last.note, last.at, entry.source
+        )
+    return changes
 
 
 @dataclass(frozen=True)
