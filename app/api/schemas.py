@@ -197,7 +197,11 @@ class SubscriptionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     topic_arn: str = Field(examples=["arn:aws:sns:us-east-1:123456789012:ses-bounces-topic-prod"])
-    status: str = Field(examples=["confirmed"], description="pending, confirmed or unsubscribed")
+    status: str = Field(
+        examples=["confirmed"],
+        description="pending, confirmed, unsubscribed, or failed (confirming it failed at "
+        "updated_at; retry with POST /v1/subscriptions/confirm)",
+    )
     confirmed_via: str | None = Field(examples=["api"], description="api or url")
     created_at: datetime
     updated_at: datetime

@@ -29,7 +29,7 @@ async def list_subscriptions(request: Request, _: ReadAccess) -> list[Subscripti
 
 @router.post(
     "/confirm",
-    summary="Confirm a pending subscription (SNS_AUTO_CONFIRM=false)",
+    summary="Confirm a pending subscription (SNS_AUTO_CONFIRM=false) or retry a failed one",
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def confirm(body: ConfirmIn, request: Request, _: WriteAccess) -> dict[str, str]:
