@@ -74,6 +74,8 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
         return _client_gone()
     if isinstance(cause, UnicodeDecodeError):
         return _invalid_body("not UTF-8 text")
+    if isinstance(cause, RecursionError):  # json.loads on [[[[… thousands deep
+        return _invalid_body("nested too deeply")
     return JSONResponse(
         {"error": str(err.detail)}, status_code=err.status_code, headers=err.headers
     )

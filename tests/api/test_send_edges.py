@@ -4,21 +4,17 @@ line endings."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email import message_from_bytes
 from email import policy as email_policy
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.awsrequest import AWSResponse
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,35 +22,8 @@ from hypothesis import strategies as st
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import WRITE, make_settings
+from tests.recording_ses import RecordingSes
 from tests.ses.conftest import use_fake_aws_credentials
-
-
-class _Body:
-    def __init__(self, content: bytes) -> None:
-        self.content = content
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.content
-
-
-class RecordingSes:
-    """A real sesv2 client (parameters checked against the API model and serialised as
-    botocore sends them); each SendEmail request body is kept and answered in process."""
-
-    def __init__(self) -> None:
-        self.client = boto3.client("sesv2", region_name="us-east-1")
-        self.bodies: list[dict[str, Any]] = []
-        events: Any = self.client.meta.events
-        events.register("before-send.sesv2.SendEmail", self._accept)
-
-    def _accept(self, request: Any, **_: Any) -> AWSResponse:
-        self.bodies.append(json.loads(request.body))
-        answer = json.dumps({"MessageId": f"m-{uuid.uuid4()}"}).encode()
-        headers: Any = {"Content-Type": "application/json"}
-        return AWSResponse(request.url, 200, headers, _Body(answer))
-
-    def raw_sent(self) -> bytes:
-        return base64.b64decode(self.bodies[-1]["Content"]["Raw"]["Data"])
 
 
 @pytest.fixture
