@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.api.bodies import CheckedJsonRoute
 from app.api.deps import ReadAccess, WriteAccess
 from app.api.schemas import ConfirmIn, SubscriptionOut, error_responses
 from app.ingest import Ingest
 
-router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], route_class=CheckedJsonRoute)
 
 
 def _ingest(request: Request) -> Ingest:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.api.bodies import CheckedJsonRoute
 from app.api.deps import ReadAccess, SessionDep, WriteAccess
 from app.api.schemas import (
     ChangeOut,
@@ -64,7 +65,7 @@ register_url_convertor("not_an_address", _NotAnAddress())
 _EMAIL = Path(description="the address, in any form", pattern="@", examples=["ann@example.com"])
 Email = Annotated[str, _EMAIL]
 
-router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], route_class=CheckedJsonRoute)
 
 
 @router.post(
