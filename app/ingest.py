@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,7 +122,7 @@ class Ingest:
         via: str | None = None
         if self.auto_confirm:
             # Outside any transaction: a slow AWS call must not hold database locks.
-            via = await self.confirmer.confirm(message)
+            via = await self._confirm(message)
         status = "confirmed" if via else "pending"
         async with self._transaction() as session:
             if not await store.record_message(session, message, now=self.clock()):
@@ -158,7 +159,7 @@ class Ingest:
             raise NotFound(f"no subscription for {topic_arn} has been seen at /sns")
         if row.status == "confirmed":
             return "confirmed"
-        if row.status != "pending" or not row.token or not row.subscribe_url:
+        if row.status not in ("pending", "failed") or not row.token or not row.subscribe_url:
             raise InvalidInput(
                 f"the subscription to {topic_arn} is {row.status}, not pending: "
                 "subscribe the endpoint again from SNS",
@@ -181,11 +182,30 @@ class Ingest:
             unsubscribe_url=None,
             raw={},
         )
-        via = await self.confirmer.confirm(message)
+        via = await self._confirm(message)
         async with self._transaction() as session:
             await store.mark_confirmed(session, topic_arn, via=via, now=self.clock())
         log.info("subscription to %s confirmed by an operator (%s)", topic_arn, via)
         return "confirmed"
+
+    async def _confirm(self, message: SnsMessage) -> Literal["api", "url"]:
+        """Confirm; a failure is recorded as status ``failed`` (listed by /v1/subscriptions,
+        retried by SNS or with POST /v1/subscriptions/confirm) and raised as before."""
+        try:
+            return await self.confirmer.confirm(message)
+        except BouncerError as err:
+            log.warning(
+                "confirming the subscription to %s failed: %s",
+                message.topic_arn,
+                err.message,
+                extra={"topic_arn": message.topic_arn},
+            )
+            try:
+                async with self._transaction() as session:
+                    await store.mark_failed(session, message, now=self.clock())
+            except Unavailable:
+                log.warning("could not record the failed confirmation: the database is down")
+            raise
 
     async def subscriptions(self) -> Sequence[Subscription]:
         async with self._transaction() as session:

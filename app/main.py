@@ -12,7 +12,16 @@ from fastapi import FastAPI
 
 from app import migrate
 from app.access import TokenRegistry
-from app.api import health, reports, send, sns, subscriptions, suppressions, transfer
+from app.api import (
+    docs,
+    health,
+    reports,
+    send,
+    sns,
+    subscriptions,
+    suppressions,
+    transfer,
+)
 from app.api.handlers import install_error_handlers
 from app.db import Database
 from app.ingest import Ingest
@@ -157,10 +166,15 @@ def create_app(
         summary="Keeps Amazon SES senders off addresses that bounce or complain.",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is app.api.docs (no CDN); ReDoc would load from one, so it is off.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(sns.router)
     # Before suppressions: its GET /{email} would otherwise take /export.
     app.include_router(transfer.router)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from app.api.bodies import UnreadableBody
 from app.errors import BouncerError, Unauthorized
 from app.outages import is_database_outage
 
@@ -74,6 +75,10 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
         return _client_gone()
     if isinstance(cause, UnicodeDecodeError):
         return _invalid_body("not UTF-8 text")
+    if isinstance(cause, RecursionError):  # json.loads on [[[[… thousands deep
+        return _invalid_body("nested too deeply")
+    if isinstance(cause, UnreadableBody):
+        return _invalid_body(str(cause))
     return JSONResponse(
         {"error": str(err.detail)}, status_code=err.status_code, headers=err.headers
     )

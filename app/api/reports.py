@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from app.addresses import InvalidAddress, normalize_address
 from app.api.deps import ReadAccess, SessionDep
-from app.api.schemas import EventOut, EventPage, Text, error_responses
+from app.api.schemas import EventCursor, EventOut, EventPage, Moment, Text, error_responses
 from app.errors import InvalidInput
 from app.ses import history, stats
 
@@ -28,9 +28,11 @@ async def list_events(
     _: ReadAccess,
     email: Annotated[str | None, Query(max_length=998)] = None,
     type: Annotated[Text | None, Query(examples=["Bounce"], max_length=32)] = None,
-    since: datetime | None = None,
+    since: Annotated[Moment | None, Query(description="at or after (no offset: UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+    cursor: Annotated[
+        EventCursor | None, Query(description="next_cursor of the page before")
+    ] = None,
 ) -> EventPage:
     key = None
     if email is not None:
@@ -43,7 +45,7 @@ async def list_events(
         email=key,
         type=type,
         since=since,
-        before_id=int(cursor) if cursor else None,
+        before_id=cursor,
         limit=limit,
     )
     return EventPage(

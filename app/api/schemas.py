@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from app import moments
 
 _EMAIL = "ann@example.com"
 
@@ -21,6 +23,46 @@ def _refuse_nul(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_refuse_nul)]
 """Free text from a caller that goes into a query or a row."""
+
+
+def _to_moment(value: object) -> datetime:
+    try:
+        if isinstance(value, datetime):
+            return moments.as_utc(value)
+        if isinstance(value, str):
+            return moments.parse_moment(value)
+    except ValueError as err:
+        raise PydanticCustomError("moment", "{problem}", {"problem": str(err)}) from err
+    raise PydanticCustomError("moment", "a date must be text, such as 2026-12-01T10:00:00Z")
+
+
+Moment = Annotated[
+    datetime,
+    PlainValidator(_to_moment),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A date or time from a caller, read by app.moments: without an offset it is UTC."""
+
+
+# The event table's ids are BIGINT: anything past its largest value is no cursor we gave.
+_MAX_EVENT_ID = 2**63 - 1
+
+
+def _to_event_id(value: object) -> int:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+        if 0 < number <= _MAX_EVENT_ID:
+            return number
+    raise PydanticCustomError(
+        "cursor", "cursor is not a next_cursor this API returned; start again without it"
+    )
+
+
+EventCursor = Annotated[
+    int,
+    PlainValidator(_to_event_id),
+    WithJsonSchema({"type": "string", "pattern": "^[1-9][0-9]{0,18}$"}),
+]
 
 
 class EventOut(BaseModel):
@@ -54,6 +96,11 @@ class ChangeOut(BaseModel):
     expires_at: datetime | None
     note: str | None
     at: datetime
+    source: str | None = Field(
+        examples=["sns"],
+        description="sns, api, cli, import or sync: known for the change that made the "
+        "current entry, null for earlier ones",
+    )
 
 
 class SuppressionOut(BaseModel):
@@ -81,6 +128,15 @@ class SuppressionDetail(SuppressionOut):
 class NotSuppressed(BaseModel):
     email: str
     suppressed: bool = False
+    history: list[ChangeOut] = Field(
+        description="every earlier change, oldest first: who removed the address, when and why"
+    )
+
+
+class HistoryOut(BaseModel):
+    email: str = Field(examples=[_EMAIL], description="the normalised address")
+    suppressed: bool
+    history: list[ChangeOut] = Field(description="every change, oldest first, removals included")
 
 
 class CheckIn(BaseModel):
@@ -91,12 +147,24 @@ class CheckIn(BaseModel):
     )
 
 
+class InvalidOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str = Field(examples=["ann@"], description="as given")
+    error: str = Field(
+        examples=["'ann@' is not a valid email address: there is nothing after the @"]
+    )
+
+
 class CheckOut(BaseModel):
     suppressed: dict[str, str] = Field(
         examples=[{"ann@example.com": "bounce"}],
         description="the suppressed addresses, as given, with their reason",
     )
     allowed: list[str] = Field(examples=[['"Bob" <bob@example.org>']])
+    invalid: list[InvalidOut] = Field(
+        description="the addresses that are not valid, as given, with what is wrong with each"
+    )
 
 
 class SuppressionIn(BaseModel):
@@ -108,8 +176,10 @@ class SuppressionIn(BaseModel):
         description="manual, bounce, soft_bounce, complaint or unsubscribe",
     )
     note: Text | None = Field(default=None, max_length=2000, examples=["asked by support #4411"])
-    expires_at: datetime | None = Field(
-        default=None, description="when the entry stops suppressing; none: until removed"
+    expires_at: Moment | None = Field(
+        default=None,
+        description="when the entry stops suppressing (without an offset: UTC); none: until "
+        "removed",
     )
 
 
@@ -127,7 +197,11 @@ class SubscriptionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     topic_arn: str = Field(examples=["arn:aws:sns:us-east-1:123456789012:ses-bounces-topic-prod"])
-    status: str = Field(examples=["confirmed"], description="pending, confirmed or unsubscribed")
+    status: str = Field(
+        examples=["confirmed"],
+        description="pending, confirmed, unsubscribed, or failed (confirming it failed at "
+        "updated_at; retry with POST /v1/subscriptions/confirm)",
+    )
     confirmed_via: str | None = Field(examples=["api"], description="api or url")
     created_at: datetime
     updated_at: datetime

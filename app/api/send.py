@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
+from app.api.bodies import CheckedJsonRoute
 from app.api.deps import WriteAccess
 from app.api.schemas import error_responses
 from app.ses.request import SendRequest
 from app.ses.sender import SesSender
 
-router = APIRouter(prefix="/v1", tags=["send"])
+router = APIRouter(prefix="/v1", tags=["send"], route_class=CheckedJsonRoute)
 
 
 class SuppressedOut(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.api.bodies import CheckedJsonRoute
 from app.api.deps import ReadAccess, WriteAccess
 from app.api.schemas import ConfirmIn, SubscriptionOut, error_responses
 from app.ingest import Ingest
 
-router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], route_class=CheckedJsonRoute)
 
 
 def _ingest(request: Request) -> Ingest:
@@ -29,7 +30,7 @@ async def list_subscriptions(request: Request, _: ReadAccess) -> list[Subscripti
 
 @router.post(
     "/confirm",
-    summary="Confirm a pending subscription (SNS_AUTO_CONFIRM=false)",
+    summary="Confirm a pending subscription (SNS_AUTO_CONFIRM=false) or retry a failed one",
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def confirm(body: ConfirmIn, request: Request, _: WriteAccess) -> dict[str, str]:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.api.bodies import CheckedJsonRoute
 from app.api.deps import ReadAccess, SessionDep, WriteAccess
 from app.api.schemas import (
     ChangeOut,
     CheckIn,
     CheckOut,
     EventOut,
+    HistoryOut,
+    InvalidOut,
+    Moment,
     NotSuppressed,
     SuppressionDetail,
     SuppressionIn,
@@ -27,11 +31,25 @@ from app.suppression import entries
 
 
 class _Address(Convertor[str]):
-    """An address may hold a "/" (``a/b@example.com`` is valid, RFC 5322 atext), which the
-    default ``{email}`` segment refuses with 404; "" stays unmatched (``/v1/suppressions/``), and
-    a newline (``%0A``) is matched like any other character."""
+    """An address holds an "@", so no fixed path (``export``, ``import``, ``check``) can ever
+    be read as one, whatever order the routes are in. It may hold a "/" (``a/b@example.com``
+    is valid, RFC 5322 atext), which the default ``{email}`` segment refuses with 404, and
+    a newline (``%0A``) is matched like any other character (and refused as an address)."""
 
-    regex = "(?s:.+)"
+    regex = "(?s:[^@]*@.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _NotAnAddress(Convertor[str]):
+    """A path without an "@" that is none of the fixed paths (``…/x/history`` included):
+    answered with 422 naming the email, as an address without an @ is anywhere else."""
+
+    regex = "(?s:(?!(?:export|import|check)$)[^@]+)"
 
     def convert(self, value: str) -> str:
         return value
@@ -41,19 +59,28 @@ class _Address(Convertor[str]):
 
 
 register_url_convertor("address", _Address())
+register_url_convertor("not_an_address", _NotAnAddress())
+# In /docs and for clients: an address parameter must hold an @ (JSON Schema patterns
+# match anywhere in the value).
+_EMAIL = Path(description="the address, in any form", pattern="@", examples=["ann@example.com"])
+Email = Annotated[str, _EMAIL]
 
-router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], route_class=CheckedJsonRoute)
 
 
 @router.post(
     "/check",
-    summary="Which of these addresses are suppressed?",
+    summary="Which of these addresses are suppressed? (invalid ones listed, the rest answered)",
     response_model=CheckOut,
     responses=error_responses(401, 422, 503),
 )
 async def check(body: CheckIn, session: SessionDep, _: ReadAccess) -> CheckOut:
-    suppressed, allowed = await entries.check(session, body.emails, now=datetime.now(UTC))
-    return CheckOut(suppressed=suppressed, allowed=allowed)
+    result = await entries.check_each(session, body.emails, now=datetime.now(UTC))
+    return CheckOut(
+        suppressed=result.suppressed,
+        allowed=result.allowed,
+        invalid=[InvalidOut.model_validate(item) for item in result.invalid],
+    )
 
 
 @router.get(
@@ -67,8 +94,10 @@ async def list_entries(
     _: ReadAccess,
     reason: Annotated[str | None, Query(description="bounce, soft_bounce, complaint, …")] = None,
     domain: Annotated[str | None, Query(examples=["example.com"])] = None,
-    since: Annotated[datetime | None, Query(description="created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="created before")] = None,
+    since: Annotated[
+        Moment | None, Query(description="created at or after (no offset: UTC)")
+    ] = None,
+    until: Annotated[Moment | None, Query(description="created before (no offset: UTC)")] = None,
     q: Annotated[Text | None, Query(description="address prefix", max_length=320)] = None,
     include_expired: bool = False,
     limit: Annotated[int, Query(ge=1, le=entries.MAX_PAGE)] = 100,
@@ -83,21 +112,38 @@ async def list_entries(
 
 
 @router.get(
+    "/{email:address}/history",
+    summary="Every change to an address's entry (who, when, why), suppressed or not",
+    response_model=HistoryOut,
+    responses=error_responses(401, 422, 503),
+)
+async def get_history(email: Email, session: SessionDep, _: ReadAccess) -> HistoryOut:
+    detail = await entries.lookup(session, email, now=datetime.now(UTC))
+    return HistoryOut(
+        email=detail.email,
+        suppressed=detail.entry is not None,
+        history=[ChangeOut.model_validate(c) for c in detail.changes],
+    )
+
+
+@router.get(
     "/{email:address}",
-    summary="Is this address suppressed, and why?",
+    summary="Is this address suppressed, and why? (404 with its history when it is not)",
     response_model=SuppressionDetail,
     responses=error_responses(401, 422, 503, not_found=NotSuppressed),
 )
 async def get_entry(
-    email: str, session: SessionDep, _: ReadAccess
+    email: Email, session: SessionDep, _: ReadAccess
 ) -> SuppressionDetail | JSONResponse:
     detail = await entries.lookup(session, email, now=datetime.now(UTC))
-    if detail is None:
-        return JSONResponse({"email": email, "suppressed": False}, status_code=404)
+    history = [ChangeOut.model_validate(c) for c in detail.changes]
+    if detail.entry is None:
+        missing = NotSuppressed(email=email, history=history)
+        return JSONResponse(missing.model_dump(mode="json"), status_code=404)
     return SuppressionDetail(
         **SuppressionOut.model_validate(detail.entry).model_dump(),
         events=[EventOut.model_validate(e) for e in detail.events],
-        history=[ChangeOut.model_validate(c) for c in detail.changes],
+        history=history,
     )
 
 
@@ -112,7 +158,7 @@ async def get_entry(
     },
 )
 async def put_entry(
-    email: str, body: SuppressionIn, session: SessionDep, who: WriteAccess, response: Response
+    email: Email, body: SuppressionIn, session: SessionDep, who: WriteAccess, response: Response
 ) -> SuppressionOut:
     row, created = await entries.add(
         session,
@@ -135,12 +181,22 @@ async def put_entry(
     responses=error_responses(401, 403, 422, 503, not_found=NotSuppressed),
 )
 async def delete_entry(
-    email: str,
+    email: Email,
     session: SessionDep,
     who: WriteAccess,
     note: Annotated[Text | None, Query(max_length=2000, description="why")] = None,
 ) -> Response:
     removed = await entries.remove(session, email, actor=who.name, note=note, now=datetime.now(UTC))
     if not removed:
-        return JSONResponse({"email": email, "suppressed": False}, status_code=404)
+        # Not on the list: say who removed it before, if anyone did.
+        changes = await entries.history(session, email)
+        missing = NotSuppressed(email=email, history=[ChangeOut.model_validate(c) for c in changes])
+        return JSONResponse(missing.model_dump(mode="json"), status_code=404)
     return Response(status_code=204)
+
+
+@router.api_route(
+    "/{email:not_an_address}", methods=["GET", "PUT", "DELETE"], include_in_schema=False
+)
+async def not_an_address(email: str, _: ReadAccess) -> None:
+    entries.parse_email(email)  # raises InvalidInput naming the email: it has no @

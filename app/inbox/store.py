@@ -72,6 +72,29 @@ async def save_subscription(
     )
 
 
+async def mark_failed(session: AsyncSession, message: SnsMessage, *, now: datetime) -> None:
+    """Record that confirming the topic's subscription failed, with what an operator needs
+    to retry it; a confirmed subscription stays confirmed (a second confirmation that fails
+    leaves the one that works)."""
+    insert = insert_for(session)
+    values = {
+        "status": "failed",
+        "token": message.token,
+        "subscribe_url": message.subscribe_url,
+        "confirmed_via": None,
+        "last_message_id": message.message_id,
+        "updated_at": now,
+    }
+    statement = insert(Subscription).values(topic_arn=message.topic_arn, created_at=now, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["topic_arn"],
+            set_=values,
+            where=Subscription.status != "confirmed",
+        )
+    )
+
+
 async def mark_confirmed(session: AsyncSession, topic_arn: str, *, via: str, now: datetime) -> None:
     subscription = await session.get(Subscription, topic_arn, with_for_update=True)
     if subscription is not None:

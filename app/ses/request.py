@@ -193,11 +193,33 @@ def ses_address(raw: str, *, with_name: bool = True) -> tuple[str, str]:
     """
     parsed = parse_address(raw)
     spec = f"{parsed.display.rpartition('@')[0]}@{domain_of(parsed.normalized)}"
-    name = ""
-    if with_name and "<" in raw:
-        found = policy.default.header_factory("To", raw).addresses
-        name = found[0].display_name if len(found) == 1 else ""
+    name = display_name(raw) if with_name else ""
     return parsed.normalized, formataddr((name, spec), charset="utf-8")
+
+
+def display_name(raw: str) -> str:
+    """The display name of an address parse_address accepted, quotes and escapes undone.
+
+    Read here, not by the email package's header parser: that one raises AttributeError
+    on a name that starts with a dot (``. <ann@example.org>``, an RFC 5322 obs-phrase),
+    which was a 500. Encoded-words are kept as written: formataddr passes them on and the
+    reader's mail client decodes them.
+    """
+    name: list[str] = []
+    quoted = escaped = False
+    for char in raw.strip():
+        if escaped:
+            name.append(char)
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            return " ".join("".join(name).split())
+        else:
+            name.append(char)
+    return ""  # a bare address: no angle brackets, no name
 
 
 def _raw_headers(raw: str) -> Any:
@@ -214,15 +236,23 @@ def _header_addresses(headers: Any, name: str) -> list[str]:
         raise ValueError(f"the {name.title()} header of raw cannot be read as addresses") from err
 
 
+# A line ends at CRLF, a bare CR or a bare LF: the email package's parser splits on all
+# three (email.feedparser), and so may SES or the receiving server, so a Bcc field after
+# any of them is a header to someone.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
 def strip_bcc(raw: str) -> str:
     """The message without its Bcc header fields, the body byte for byte as given.
 
     SES delivers a raw message as written, so a Bcc header would show every blind
-    recipient to all the others; RFC 5322 §3.6.3 has the sender remove it.
+    recipient to all the others; RFC 5322 §3.6.3 has the sender remove it. Whatever the
+    line endings (CRLF, bare CR, bare LF, mixed), the field and its folded continuation
+    lines go.
     """
     kept: list[str] = []
     dropping = False
-    lines = re.split(r"(?<=\n)", raw)
+    lines = _LINE.findall(raw)
     for index, line in enumerate(lines):
         if line.strip("\r\n") == "":  # the blank line that ends the header section
             kept.extend(lines[index:])

@@ -50,12 +50,42 @@ class Stats:
     hard_bounces: int
     soft_bounces: int
     complaints: int
+    events: int  # deliveries + bounces + complaints: the messages SES reported on
     denominator: int
     denominator_source: str  # sends | events | none
+    note: str | None  # why the rates are not over the sends, when they are not
     bounce_rate: float | None
     complaint_rate: float | None
     bounce_standing: str
     complaint_standing: str
+
+
+def choose_denominator(*, sends: int, events: int) -> tuple[int, str, str | None]:
+    """(denominator, "sends" | "events" | "none", note) for the rates.
+
+    SES divides by the messages sent. bouncer knows the sends made through it; SES
+    reports a delivery or a bounce for every message (and a complaint for one delivered,
+    whose Delivery event may not be subscribed to). With fewer sends than that, messages
+    went out another way (the SES console, another application, SMTP), and dividing by
+    the sends would report a rate above the account's real one, even a false "pause"
+    (SPEC §4 Edges): divide by the events then, and say so.
+    """
+    if sends and sends >= events:
+        return sends, "sends", None
+    if not events:
+        return 0, "none", None
+    if not sends:
+        note = (
+            f"no sends recorded through bouncer in this window: the rates are over the "
+            f"{events} deliveries, bounces and complaints SES reported"
+        )
+    else:
+        note = (
+            f"bouncer recorded {sends} sends but SES reported {events} deliveries, bounces "
+            "and complaints in this window (messages sent another way): the rates are over "
+            "those events"
+        )
+    return events, "events", note
 
 
 async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats:
@@ -74,14 +104,8 @@ async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats
     soft = int(counts.get("soft_bounce", 0))
     complaints = int(counts.get("complaint", 0))
     deliveries = int(counts.get("delivery", 0))
-    # SES divides by messages sent. Without sends through bouncer, the events give an
-    # estimate: every message sent ends in a delivery or a bounce.
-    if sends:
-        denominator, source = sends, "sends"
-    elif deliveries + hard + soft:
-        denominator, source = deliveries + hard + soft, "events"
-    else:
-        denominator, source = 0, "none"
+    events = deliveries + hard + soft + complaints
+    denominator, source, note = choose_denominator(sends=sends, events=events)
     bounce_rate = hard / denominator if denominator else None
     complaint_rate = complaints / denominator if denominator else None
     return Stats(
@@ -93,8 +117,10 @@ async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats
         hard_bounces=hard,
         soft_bounces=soft,
         complaints=complaints,
+        events=events,
         denominator=denominator,
         denominator_source=source,
+        note=note,
         bounce_rate=bounce_rate,
         complaint_rate=complaint_rate,
         bounce_standing=BOUNCE.standing(bounce_rate),

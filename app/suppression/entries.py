@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import moments
 from app.addresses import InvalidAddress, domain_of, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.ses import history
+from app.ses import history as event_history
 from app.suppression import policy, store
 
 MAX_CHECK = 10_000
@@ -26,10 +27,26 @@ MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
+class Change:
+    """One change to an address's entry, as the history shows it."""
+
+    action: str  # added | updated | removed
+    actor: str  # sns, a token's name, import, cli
+    reason: str | None
+    expires_at: datetime | None
+    note: str | None
+    at: datetime
+    # The change log keeps no source of its own: known for the change that made the
+    # current entry what it is (the entry's source), None for the others.
+    source: str | None
+
+
+@dataclass(frozen=True)
 class EntryDetail:
-    entry: Suppression
+    email: str  # normalised
+    entry: Suppression | None  # the active entry, None when the address is not suppressed
     events: Sequence[Event]
-    changes: Sequence[SuppressionChange]
+    changes: Sequence[Change]
 
 
 def parse_email(raw: str, *, field: str = "email") -> tuple[str, str]:
@@ -41,35 +58,93 @@ def parse_email(raw: str, *, field: str = "email") -> tuple[str, str]:
     return address.normalized, address.display
 
 
-async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDetail | None:
-    """The active entry for an address, with its events and change history."""
+async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDetail:
+    """The address's active entry with its events (entry None when it is not suppressed),
+    and its whole change history either way.
+
+    SPEC §4 Edges: a removed entry stays explainable, so the history comes with the answer
+    "not suppressed" too.
+    """
     email, _ = parse_email(raw)
     row = await store.get(session, email)
+    changes = _with_sources(await store.changes(session, email), row)
     if row is None or not store.is_active_row(row, now=now):
-        return None
-    return EntryDetail(
-        row, await history.for_email(session, email), await store.changes(session, email)
-    )
+        return EntryDetail(email, None, (), changes)
+    return EntryDetail(email, row, await event_history.for_email(session, email), changes)
+
+
+async def history(session: AsyncSession, email: str) -> list[Change]:
+    """Every change to an address's entry, oldest first, removals included; [] for an
+    address never on the list. ``email`` in any form (InvalidInput when it is none)."""
+    key, _ = parse_email(email)
+    return _with_sources(await store.changes(session, key), await store.get(session, key))
+
+
+def _with_sources(rows: Sequence[SuppressionChange], entry: Suppression | None) -> list[Change]:
+    changes = [
+        Change(row.action, row.actor, row.reason, row.expires_at, row.note, row.at, None)
+        for row in rows
+    ]
+    # Every write to an entry logs a change, so while the entry exists its source is
+    # the one its last added/updated change wrote.
+    if entry is not None and changes and changes[-1].action != "removed":
+        last = changes[-1]
+        changes[-1] = Change(
+            last.action, last.actor, last.reason, last.expires_at, last.note, last.at, entry.source
+        )
+    return changes
+
+
+@dataclass(frozen=True)
+class Invalid:
+    email: str  # as given
+    error: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suppressed: dict[str, str]  # {address as given: reason}
+    allowed: list[str]  # as given
+    invalid: list[Invalid]
+
+
+async def check_each(session: AsyncSession, raws: Sequence[str], *, now: datetime) -> CheckResult:
+    """Every valid address answered, every invalid one listed with what is wrong with it.
+
+    SPEC §4 Edges: one malformed address in a bulk check must not hide the answer for
+    the other 9,999.
+    """
+    if len(raws) > MAX_CHECK:
+        raise InvalidInput(
+            f"at most {MAX_CHECK} addresses per call; split the list", field="emails"
+        )
+    keyed: list[tuple[str, str]] = []
+    invalid: list[Invalid] = []
+    for raw in raws:
+        try:
+            keyed.append((raw, parse_address(raw).normalized))
+        except InvalidAddress as err:
+            invalid.append(Invalid(raw, str(err)))
+    found = await store.check(session, [key for _, key in keyed], now=now)
+    suppressed: dict[str, str] = {}
+    allowed: list[str] = []
+    for raw, key in keyed:
+        if key in found:
+            suppressed[raw] = found[key]
+        else:
+            allowed.append(raw)
+    return CheckResult(suppressed, allowed, invalid)
 
 
 async def check(
     session: AsyncSession, raws: Sequence[str], *, now: datetime
 ) -> tuple[dict[str, str], list[str]]:
-    """({address as given: reason} for suppressed ones, [addresses as given] allowed)."""
-    if len(raws) > MAX_CHECK:
-        raise InvalidInput(
-            f"at most {MAX_CHECK} addresses per call; split the list", field="emails"
-        )
-    keys = [parse_email(raw, field=f"emails.{i}")[0] for i, raw in enumerate(raws)]
-    found = await store.check(session, keys, now=now)
-    suppressed: dict[str, str] = {}
-    allowed: list[str] = []
-    for raw, key in zip(raws, keys, strict=True):
-        if key in found:
-            suppressed[raw] = found[key]
-        else:
-            allowed.append(raw)
-    return suppressed, allowed
+    """check_each for callers that need every address valid: InvalidInput names the first
+    that is not."""
+    for i, raw in enumerate(raws):
+        parse_email(raw, field=f"emails.{i}")
+    result = await check_each(session, raws, now=now)
+    return result.suppressed, result.allowed
 
 
 def entry_problem(
@@ -200,12 +275,18 @@ def encode_cursor(created_at: datetime, email: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """What encode_cursor wrote, or InvalidInput: a cursor comes back from a caller, who may
+    have edited it, so every part is checked before it reaches a query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, email = json.loads(base64.urlsafe_b64decode(padded))
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(email, str):
+        if not isinstance(created_at, str) or not isinstance(email, str) or "\x00" in email:
             raise ValueError("bad cursor")
+        # encode_cursor always writes an offset; moments.as_utc refuses one past year 9999.
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("bad cursor")
+        moment = moments.as_utc(moment)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as err:
         raise InvalidInput(
             "cursor is not one this API returned; start again without it", field="cursor"

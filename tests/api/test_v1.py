@@ -106,7 +106,8 @@ class TestEntries:
         assert gone.status_code == 204
         missing = await client.get("/v1/suppressions/ann@example.com", headers=READ)
         assert missing.status_code == 404
-        assert missing.json() == {"email": "ann@example.com", "suppressed": False}
+        assert missing.json()["suppressed"] is False
+        assert [h["action"] for h in missing.json()["history"]] == ["added", "updated", "removed"]
         # The removal stays in the history: adding again shows it.
         await client.put("/v1/suppressions/ann@example.com", json={}, headers=WRITE)
         entry = (await client.get("/v1/suppressions/ann@example.com", headers=READ)).json()
@@ -119,6 +120,7 @@ class TestEntries:
                 "expires_at": None,
                 "note": "wrong address",
                 "at": removed[0]["at"],
+                "source": None,
             }
         ]
 
@@ -165,7 +167,7 @@ class TestEntries:
         check = await client.post(
             "/v1/suppressions/check", json={"emails": ["t@example.com"]}, headers=READ
         )
-        assert check.json() == {"suppressed": {}, "allowed": ["t@example.com"]}
+        assert check.json() == {"suppressed": {}, "allowed": ["t@example.com"], "invalid": []}
 
 
 class TestCheck:
@@ -179,6 +181,7 @@ class TestCheck:
         assert response.json() == {
             "suppressed": {'"Ann" <ANN@example.com>': "manual", " ann@EXAMPLE.com ": "manual"},
             "allowed": ["bob@example.com"],
+            "invalid": [],
         }
 
     async def test_10000_allowed_10001_refused(self, client: httpx.AsyncClient) -> None:
@@ -192,12 +195,29 @@ class TestCheck:
         assert too_many.status_code == 422
         assert too_many.json()["field"] == "emails"
 
-    async def test_bad_address_named(self, client: httpx.AsyncClient) -> None:
+    async def test_bad_addresses_listed_the_rest_answered(self, client: httpx.AsyncClient) -> None:
+        """SPEC §4 Edges: one malformed address no longer sinks a 10,000-address check."""
+        await client.put("/v1/suppressions/u17@example.com", json={}, headers=WRITE)
+        emails = [f"u{n}@example.com" for n in range(9_998)] + ["nope", "a@@b.example"]
         response = await client.post(
-            "/v1/suppressions/check", json={"emails": ["a@example.com", "nope"]}, headers=READ
+            "/v1/suppressions/check", json={"emails": emails}, headers=READ
         )
-        assert response.status_code == 422
-        assert response.json()["field"] == "emails.1"
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["suppressed"] == {"u17@example.com": "manual"}
+        assert len(body["allowed"]) == 9_997
+        assert [i["email"] for i in body["invalid"]] == ["nope", "a@@b.example"]
+        assert "no @" in body["invalid"][0]["error"]
+        assert body["invalid"][1]["error"]
+
+    @pytest.mark.parametrize(
+        "body",
+        [{"emails": "a@example.com"}, {"emails": [5]}, {"emails": [None]}, {}, [], {"emails": {}}],
+    )
+    async def test_wrong_shape_still_422(self, client: httpx.AsyncClient, body: Any) -> None:
+        response = await client.post("/v1/suppressions/check", json=body, headers=READ)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"].startswith(("emails", "body"))
 
 
 class TestList:
