@@ -18,11 +18,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.addresses import InvalidAddress, domain_of, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.ses import history
+from app.ses import history as event_history
 from app.suppression import policy, store
 
 MAX_CHECK = 10_000
 MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of an address's change log: what was done to its entry, by whom, why."""
+
+    email: str
+    action: str  # added | updated | removed
+    reason: str | None  # None for a removal
+    expires_at: datetime | None
+    # Where the change came from (sns, api, cli, import, sync) when the log records it;
+    # suppression_change has no source column yet, so None until a migration adds one.
+    source: str | None
+    actor: str  # sns, an API token's name, cli
+    note: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -48,8 +64,27 @@ async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDeta
     if row is None or not store.is_active_row(row, now=now):
         return None
     return EntryDetail(
-        row, await history.for_email(session, email), await store.changes(session, email)
+        row, await event_history.for_email(session, email), await store.changes(session, email)
     )
+
+
+async def history(session: AsyncSession, email: str) -> list[Change]:
+    """Every change to an address's entry, oldest first, the removals included: what
+    explains an address whether or not it is suppressed now."""
+    key, _ = parse_email(email)
+    return [
+        Change(
+            email=row.email,
+            action=row.action,
+            reason=row.reason,
+            expires_at=row.expires_at,
+            source=None,
+            actor=row.actor,
+            note=row.note,
+            at=row.at,
+        )
+        for row in await store.changes(session, key)
+    ]
 
 
 async def check(
