@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import opening
 from app.db import Database
 from app.errors import InvalidInput
-from app.main import prepare_database
 from app.middleware import StartupError
 from app.outages import is_database_outage
 from app.settings import load_settings
@@ -35,11 +35,14 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
-    """Connect (migrating with AUTO_MIGRATE), run ``job``, and map failures to exit codes."""
+    """Open the existing, migrated database (never create or migrate one: SPEC §4
+    Edges), say which on stderr, run ``job``, and map failures to exit codes."""
     settings = load_settings()
+    url = settings.database_url
 
     async def main() -> T:
-        database = await prepare_database(settings)
+        database = await opening.open_existing(url, configured=bool(settings.DATABASE_URL))
+        typer.echo(f"database: {opening.describe(url)}", err=True)
         try:
             return await job(database)
         finally:
@@ -53,7 +56,8 @@ def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
         raise fail(err.message, BAD_INPUT) from None
     except Exception as err:
         if is_database_outage(err):
-            raise fail(f"the database is unreachable: {err}", NO_DATABASE) from None
+            problem = opening.connection_problem(url, err)
+            raise fail(str(problem or err), NO_DATABASE) from None
         raise
 
 
