@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from app.commands.running import EXIT_CODES, OutputFormat, emit, with_session
+from app.commands.output import OutputFormat, emit
+from app.commands.running import EXIT_CODES, with_session
 from app.inbox import store as inbox
 from app.ses import history, stats
 from app.suppression import entries

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
-import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import opening
+from app.commands.output import say, stdout_closed
 from app.db import Database
 from app.errors import InvalidInput
 from app.middleware import StartupError
@@ -23,7 +19,6 @@ from app.outages import is_database_outage
 from app.settings import load_settings
 
 T = TypeVar("T")
-OutputFormat = Literal["table", "json", "csv"]
 
 OK, FOUND, BAD_INPUT, NO_DATABASE = 0, 1, 2, 3
 EXIT_CODES = "Exit codes: 0 ok, 2 bad input, 3 database unreachable or not migrated."
@@ -42,7 +37,7 @@ def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
 
     async def main() -> T:
         database = await opening.open_existing(url, configured=bool(settings.DATABASE_URL))
-        typer.echo(f"database: {opening.describe(url)}", err=True)
+        say(f"database: {opening.describe(url)}")
         try:
             return await job(database)
         finally:
@@ -52,6 +47,8 @@ def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except StartupError as err:
         raise fail(str(err), NO_DATABASE) from None
+    except BrokenPipeError:
+        raise stdout_closed() from None
     except InvalidInput as err:
         raise fail(err.message, BAD_INPUT) from None
     except Exception as err:
@@ -69,27 +66,6 @@ def with_session(job: Callable[[AsyncSession], Awaitable[T]]) -> T:
             return await job(session)
 
     return with_database(in_session)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat) -> None:
-    """Rows as a rich table, a JSON array, or CSV with a header, on stdout."""
-    if fmt == "json":
-        typer.echo(json.dumps([{c: row.get(c) for c in columns} for row in rows], default=_text))
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([[_text(row.get(c)) for c in columns] for row in rows])
-    else:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*(_text(row.get(c)) for c in columns))
-        Console().print(table)
 
 
 def parse_date(text: str | None, *, field: str) -> datetime | None:

@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+from app.commands.output import OutputFormat, emit, say
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
     FOUND,
-    OutputFormat,
-    emit,
     fail,
     parse_date,
     with_database,
@@ -29,7 +28,6 @@ app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
 COLUMNS = ("email", "reason", "subtype", "source", "note", "created_at", "expires_at")
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
-FileFormat = Annotated[transfer.Format, typer.Option("--format", help="csv or ndjson")]
 
 
 def _row(entry: object) -> dict[str, object]:
@@ -110,7 +108,7 @@ def import_(
     fmt: Annotated[transfer.Format | None, typer.Option("--format", help="csv or ndjson")] = None,
 ) -> None:
     """Add or update entries from a CSV or NDJSON file; prints the counts as JSON."""
-    chosen: transfer.Format = fmt or ("ndjson" if file.suffix in (".ndjson", ".jsonl") else "csv")
+    chosen = format_of(file, fmt)
     with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
 
         async def job(database: Database) -> transfer.ImportResult:
@@ -127,26 +125,46 @@ def import_(
         raise typer.Exit(BAD_INPUT)
 
 
-@app.command(epilog=EXIT_CODES)
+def format_of(file: Path | None, given: transfer.Format | None) -> transfer.Format:
+    """--format when given, else the file's extension (.ndjson/.jsonl, else CSV)."""
+    if given is not None:
+        return given
+    suffix = file.suffix.lower() if file is not None else ""
+    return "ndjson" if suffix in (".ndjson", ".jsonl") else "csv"
+
+
+@app.command(epilog=EXIT_CODES + " 141: stdout was closed (`| head`).")
 def export(
     file: Annotated[Path | None, typer.Argument(dir_okay=False, help="default: stdout")] = None,
-    fmt: FileFormat = "csv",
+    fmt: Annotated[
+        transfer.Format | None,
+        typer.Option("--format", help="csv or ndjson; default: from FILE's extension, else csv"),
+    ] = None,
 ) -> None:
-    """Write every active entry as CSV or NDJSON."""
+    """Write every active entry as CSV or NDJSON; says how many and where on stderr."""
+    chosen = format_of(file, fmt)
+    count = 0
     with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:
         task = progress.add_task("export", total=None)
 
+        def advance(n: int) -> None:
+            nonlocal count
+            count += n
+            progress.advance(task, n)
+
         async def job(database: Database) -> None:
-            out = file.open("w", encoding="utf-8", newline="") if file else sys.stdout
-            try:
-                chunks = await transfer.export(
-                    database, fmt, now=datetime.now(UTC),
-                    progress=lambda n: progress.advance(task, n),
-                )  # fmt: skip
+            chunks = await transfer.export(
+                database, chosen, now=datetime.now(UTC), progress=advance
+            )
+            if file is None:
+                async for chunk in chunks:
+                    sys.stdout.write(chunk)
+                sys.stdout.flush()
+                return
+            with file.open("w", encoding="utf-8", newline="") as out:
                 async for chunk in chunks:
                     out.write(chunk)
-            finally:
-                if file:
-                    out.close()
 
         with_database(job)
+    entries_word = "entry" if count == 1 else "entries"
+    say(f"exported {count} {entries_word} as {chosen} to {file if file else 'stdout'}")
