@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import typer
@@ -69,12 +69,21 @@ def with_session(job: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 def parse_date(text: str | None, *, field: str) -> datetime | None:
+    """An ISO 8601 date or time as aware UTC; without an offset it is UTC (SPEC §4 Edges)."""
     if text is None:
         return None
+    option = f"--{field.replace('_', '-')}"
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError as err:
-        raise fail(f"--{field.replace('_', '-')}: {text!r} is not an ISO 8601 date", 2) from err
+        raise fail(
+            f"{option}: {text!r} is not an ISO 8601 date, as in 2026-12-01 or "
+            "2026-12-01T10:00:00+01:00",
+            BAD_INPUT,
+        ) from err
     if moment.tzinfo is None:
-        raise fail(f"--{field.replace('_', '-')}: give a UTC offset, as in {text}+00:00", 2)
-    return moment
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as err:
+        raise fail(f"{option}: {text!r} is past the year 9999 in UTC", BAD_INPUT) from err

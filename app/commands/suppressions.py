@@ -68,7 +68,7 @@ def add(
     email: str,
     reason: Annotated[str, typer.Option()] = "manual",
     note: Annotated[str | None, typer.Option(help="why")] = None,
-    expires_at: Annotated[str | None, typer.Option(help="ISO 8601, with offset")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="ISO 8601; no offset is UTC")] = None,
     fmt: FormatOption = "table",
 ) -> None:
     """Add or update an entry (recorded as done by "cli")."""
@@ -76,7 +76,7 @@ def add(
     row, _ = with_session(
         lambda s: entries.add(
             s, email, reason=reason, note=note, expires_at=until,
-            actor="cli", source="api", now=datetime.now(UTC),
+            actor="cli", source="cli", now=datetime.now(UTC),
         )
     )  # fmt: skip
     emit([_row(row)], COLUMNS, fmt)
