@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from app import migrate, opening
-from app.commands import reports, suppressions
+from app.commands import reports, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail
 from app.logs import configure_logging
 from app.main import prepare_database
@@ -25,6 +25,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(suppressions.app, name="suppressions")
+cli.add_typer(subscriptions.app, name="subscriptions")
 reports.register(cli)
 
 

@@ -78,6 +78,18 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
         sys.stdout.flush()
 
 
+def emit_object(value: dict[str, Any]) -> None:
+    """One JSON object on stdout."""
+    with pipe_guard():
+        typer.echo(json.dumps(value, default=_text))
+
+
+def say_out(line: str) -> None:
+    """A line of the answer on stdout, as written (never markup)."""
+    with pipe_guard():
+        typer.echo(line)
+
+
 def say(message: str) -> None:
     """A line for the operator on stderr (stdout stays data)."""
     typer.echo(message, err=True)

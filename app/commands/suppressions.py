@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.commands.output import OutputFormat, emit, say
+from app.commands.output import OutputFormat, emit, emit_object, say, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -23,6 +24,7 @@ from app.commands.running import (
 )
 from app.db import Database
 from app.suppression import entries, transfer
+from app.suppression.entries import Change
 
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
@@ -38,13 +40,16 @@ def _row(entry: object) -> dict[str, object]:
 def list_entries(
     reason: Annotated[str | None, typer.Option(help="bounce, soft_bounce, complaint, …")] = None,
     domain: Annotated[str | None, typer.Option()] = None,
-    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601)")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601, UTC)")] = None,
+    until: Annotated[str | None, typer.Option(help="created before (ISO 8601, UTC)")] = None,
     q: Annotated[str | None, typer.Option(help="address prefix")] = None,
     limit: Annotated[int, typer.Option(min=1, max=entries.MAX_PAGE)] = 100,
     fmt: FormatOption = "table",
 ) -> None:
     """List active entries, newest first."""
-    filters = entries.Filters(reason, domain, parse_date(since, field="since"), None, q)
+    filters = entries.Filters(
+        reason, domain, parse_date(since, field="since"), parse_date(until, field="until"), q
+    )
     page = with_session(
         lambda s: entries.page(s, filters, cursor=None, limit=limit, now=datetime.now(UTC))
     )
@@ -60,6 +65,39 @@ def check(emails: list[str], fmt: FormatOption = "table") -> None:
     ]
     emit(rows, ("email", "suppressed", "reason"), fmt)
     if suppressed:
+        raise typer.Exit(FOUND)
+
+
+HISTORY_COLUMNS = ("at", "action", "reason", "expires_at", "actor", "note")
+
+
+@app.command(epilog="Exit codes: 0 not suppressed, 1 suppressed, 2 bad input, 3 no database.")
+def show(email: str, fmt: FormatOption = "table") -> None:
+    """One address: its entry and note, and every change to it (removals too, who and
+    why), whether or not it is suppressed now. Exits 1 when it is."""
+
+    async def job(session: AsyncSession) -> tuple[entries.EntryDetail | None, list[Change]]:
+        now = datetime.now(UTC)
+        return await entries.lookup(session, email, now=now), await entries.history(session, email)
+
+    detail, changes = with_session(job)
+    entry = _row(detail.entry) if detail else None
+    history = [{c: getattr(change, c) for c in HISTORY_COLUMNS} for change in changes]
+    if fmt == "table":
+        say_out(f"{email}: " + (f"suppressed ({entry['reason']})" if entry else "not suppressed"))
+        if entry:
+            emit([entry], COLUMNS, fmt)
+        if history:
+            emit(history, HISTORY_COLUMNS, fmt)
+        else:
+            say_out("no changes recorded")
+    elif fmt == "json":
+        emit_object(
+            {"email": email, "suppressed": entry is not None, "entry": entry, "history": history}
+        )
+    else:  # csv: the change log, one change a row
+        emit(history, HISTORY_COLUMNS, fmt)
+    if entry is not None:
         raise typer.Exit(FOUND)
 
 
