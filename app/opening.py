@@ -8,9 +8,11 @@ empty list: an empty list answers "not suppressed" for everyone.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+import aiosqlite
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
@@ -77,6 +79,28 @@ def _missing_file(url: str, path: Path, *, configured: bool) -> DatabaseNotReady
     return None
 
 
+async def _sqlite_revision(url: str, path: Path) -> str | None:
+    """The file's migration, read through a read-only connection: a file that turns out
+    not to be bouncer's is left byte for byte as it was (the engine's connections would
+    switch it to WAL first)."""
+    uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+    try:
+        async with aiosqlite.connect(uri, uri=True) as connection:
+            found = await connection.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            )
+            if not found:
+                return None
+            rows = list(
+                await connection.execute_fetchall("SELECT version_num FROM alembic_version")
+            )
+    except sqlite3.Error as err:
+        raise DatabaseNotReady(
+            f"cannot read {describe(url)} as a SQLite database ({err}): check DATABASE_URL"
+        ) from None
+    return str(rows[0][0]) if rows else None
+
+
 async def verify(database: Database, *, configured: bool = True) -> None:
     """Raise DatabaseNotReady unless ``database`` exists and is at the newest migration."""
     url = database.url
@@ -84,7 +108,10 @@ async def verify(database: Database, *, configured: bool = True) -> None:
     if path is not None and (problem := _missing_file(url, path, configured=configured)):
         raise problem
     try:
-        revision = await migrate.current_revision(database.engine)
+        if path is not None:
+            revision = await _sqlite_revision(url, path)
+        else:
+            revision = await migrate.current_revision(database.engine)
     except Exception as err:
         if problem := connection_problem(url, err):
             raise problem from None

@@ -70,6 +70,9 @@ def test_an_unmigrated_database_is_exit_3_and_stays_empty(databases: DatabaseFac
         assert result.exit_code == 3, result.output
         assert "has no bouncer schema" in result.stderr
         assert "bouncer db upgrade" in result.stderr
+        if make_url(url).get_backend_name() == "sqlite":
+            # Read through a read-only connection: not even switched to WAL.
+            assert Path(make_url(url).database or "").stat().st_size == 0
         assert tables(url) == []
     finally:
         databases.release(url)
@@ -116,6 +119,15 @@ def test_a_wrong_postgresql_setting_is_one_line_exit_3(
     assert served.returncode == 3, served.stderr[-2000:]
     assert "Traceback" not in served.stderr
     assert served.stderr.strip().splitlines()[-1].count(cause) == 1
+
+
+def test_db_upgrade_creates_the_database_and_says_which(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "bouncer.db"
+    result = invoke({"DATABASE_URL": f"sqlite:///{target}"}, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"database: sqlite+aiosqlite:///{target}\n"
+    listed = invoke({"DATABASE_URL": f"sqlite:///{target}"}, "suppressions", "list")
+    assert listed.exit_code == 0, listed.output
 
 
 def test_the_in_process_sender_refuses_a_missing_database(tmp_path: Path) -> None:

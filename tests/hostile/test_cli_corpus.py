@@ -60,6 +60,7 @@ NO_DATABASE = {
     "relative-typo": "no database at sqlite+aiosqlite:///{cwd}/dta/bouncer.db",
     "directory": "is a directory, not a SQLite file",
     "unmigrated": "has no bouncer schema",
+    "not-sqlite": "as a SQLite database (file is not a database)",
     "behind": "is at migration 0000_old, not ",
     "refused-port": "ConnectionRefusedError",
 }
@@ -264,6 +265,7 @@ def places(
     databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Places]:
     root = tmp_path_factory.mktemp("cli-corpus")
+    (root / "garbage.db").write_bytes(b"not a database\n" * 300)
     migrated, behind = databases.fresh(), databases.fresh()
     run_isolated(lambda: _seed(migrated))
     run_isolated(lambda: _execute(behind, "UPDATE alembic_version SET version_num = '0000_old'"))
@@ -286,6 +288,7 @@ def _env(where: str, places: Places, tmp: Path) -> dict[str, str | None]:
         "relative-typo": "sqlite:///dta/bouncer.db",
         "directory": f"sqlite:///{tmp}",
         "unmigrated": places.unmigrated,
+        "not-sqlite": f"sqlite:///{places.root}/garbage.db",
         "behind": places.behind,
         "migrated": places.migrated,
         "refused-port": "postgresql://postgres:pw@127.0.0.1:1/bouncer",
@@ -332,8 +335,17 @@ def test_cli_case(
     if not case.writes:
         assert _files(tmp_path) == before_files
         assert run_isolated(lambda: _state(places.migrated)) == before
-    if case.where == "unmigrated":
+    if case.where == "unmigrated" and not _sqlite():
         assert run_isolated(lambda: _tables(places.unmigrated)) == []
+    # Files bouncer was pointed at are left byte for byte as they were.
+    assert _files(places.root) == ["garbage.db", *(["unmigrated.db"] if _sqlite() else [])]
+    assert (places.root / "garbage.db").read_bytes() == b"not a database\n" * 300
+    if _sqlite():
+        assert (places.root / "unmigrated.db").stat().st_size == 0
+
+
+def _sqlite() -> bool:
+    return server_url() is None
 
 
 PIPES = [
