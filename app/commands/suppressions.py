@@ -199,7 +199,12 @@ def export(
                     sys.stdout.write(chunk)
                 sys.stdout.flush()
                 return
-            with file.open("w", encoding="utf-8", newline="") as out:
+            try:
+                out = file.open("w", encoding="utf-8", newline="")
+            except OSError as err:
+                # Not the database's fault: bad input, before anything was written.
+                raise fail(f"cannot write {file}: {err.strerror}", BAD_INPUT) from None
+            with out:
                 async for chunk in chunks:
                     out.write(chunk)
 
