@@ -68,12 +68,14 @@ def connection_problem(url: str, err: BaseException) -> DatabaseNotReady | None:
 
 def _missing_file(url: str, path: Path, *, configured: bool) -> DatabaseNotReady | None:
     where = describe(url)
-    setting = "DATABASE_URL" if configured else "DATABASE_URL is unset and DATA_DIR"
+    # Run from another directory, the default ./data is the likely mistake: say so.
+    why = "" if configured else " (DATABASE_URL is unset: the default is DATA_DIR/bouncer.db)"
+    setting = "DATABASE_URL" if configured else "DATABASE_URL or DATA_DIR"
     if path.is_dir():
-        return DatabaseNotReady(f"{where} is a directory, not a SQLite file: check {setting}")
+        return DatabaseNotReady(f"{where} is a directory, not a SQLite file{why}: check {setting}")
     if not path.exists():
         return DatabaseNotReady(
-            f"no database at {where}: the file does not exist. Check {setting}, "
+            f"no database at {where}: the file does not exist{why}. Check {setting}, "
             "or create it with `bouncer db upgrade`"
         )
     return None
@@ -132,10 +134,7 @@ async def verify(database: Database, *, configured: bool = True) -> None:
 
 async def open_existing(url: str, *, configured: bool = True) -> Database:
     """A Database on ``url`` once ``verify`` passes; nothing is created or migrated."""
-    path = sqlite_path(url) if make_url(url).get_backend_name() == "sqlite" else None
-    if path is not None and (problem := _missing_file(url, path, configured=configured)):
-        raise problem
-    database = Database(no_create_url(url))
+    database = Database(no_create_url(url))  # engines connect lazily: nothing opened yet
     try:
         await verify(database, configured=configured)
     except BaseException:
