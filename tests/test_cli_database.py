@@ -18,6 +18,7 @@ from app.opening import DatabaseNotReady
 from app.ses.sender import Sender
 from app.settings import Settings
 from tests.cli_runs import invoke, spawn
+from tests.conftest import AppMaker
 from tests.databases import DatabaseFactory, run_isolated
 
 
@@ -161,3 +162,14 @@ def tables(url: str) -> list[str]:
             await database.dispose()
 
     return run_isolated(names)
+
+
+async def test_the_service_logs_which_database_it_uses(
+    make_client: AppMaker, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_url(database_url).set(password="s3cret-pw").render_as_string(hide_password=False)
+    await make_client(DATABASE_URL=url, LOG_FORMAT="json")
+    logged = capsys.readouterr().err
+    assert "database: " in logged
+    assert str(make_url(database_url).database) in logged
+    assert "s3cret-pw" not in logged

@@ -12,6 +12,7 @@ from app.commands.running import BAD_INPUT, EXIT_CODES, NO_DATABASE, fail, with_
 from app.db import Database
 from app.errors import BouncerError, NotFound
 from app.inbox import store as inbox
+from app.logs import configure_logging
 from app.main import build_ingest
 from app.outages import is_database_outage
 from app.settings import load_settings
@@ -53,6 +54,9 @@ def confirm(topic_arn: str) -> None:
     /v1/subscriptions/confirm does: through the SNS API with AWS credentials, else its
     SubscribeURL."""
     settings = load_settings()
+    # The service's code logs what it does (and warns of its settings): in the service's
+    # format, on this process's stderr.
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
 
     async def job(database: Database) -> tuple[int, str]:
         # Looked up as the service does at start: it may ask the instance metadata service.
