@@ -64,6 +64,7 @@ async def _prepare(settings: Settings) -> None:
 def db_upgrade() -> None:
     """Upgrade the database schema to the newest migration."""
     settings = load_settings().model_copy(update={"AUTO_MIGRATE": True})
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)  # the migrations log, as serve
     typer.echo(f"database: {opening.describe(settings.database_url)}", err=True)
     try:
         asyncio.run(_prepare(settings))
