@@ -26,7 +26,13 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed ## Create .venv and install bouncer with its dev tools (uv.lock)
 
-run: install ## Run the service on the embedded default (SQLite under ./data) at http://$(HOST):$(PORT)
+# Serving needs the runtime dependencies only (~50 packages), not the dev tools (~130).
+# --inexact keeps the dev tools when `make install` put them there first.
+$(VENV)/.installed-run: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --inexact
+	@touch $@
+
+run: $(VENV)/.installed-run ## Run the service on the embedded default (SQLite under ./data) at http://$(HOST):$(PORT)
 	$(BIN)/bouncer serve --host $(HOST) --port $(PORT)
 
 serve: run

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from app import migrate
-from app.commands import reports, suppressions
-from app.commands.running import fail
+from app import migrate, opening
+from app.commands import reports, subscriptions, suppressions
+from app.commands.running import NO_DATABASE, fail
 from app.logs import configure_logging
 from app.main import prepare_database
 from app.middleware import StartupError
@@ -19,10 +19,13 @@ cli = typer.Typer(
     help="bouncer keeps Amazon SES senders off addresses that bounce or complain.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's locals would print DATABASE_URL's password.
+    pretty_exceptions_show_locals=False,
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(suppressions.app, name="suppressions")
+cli.add_typer(subscriptions.app, name="subscriptions")
 reports.register(cli)
 
 
@@ -40,7 +43,7 @@ def serve(
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:
-        raise fail(str(err), 1) from None
+        raise fail(str(err), NO_DATABASE) from None
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -61,10 +64,12 @@ async def _prepare(settings: Settings) -> None:
 def db_upgrade() -> None:
     """Upgrade the database schema to the newest migration."""
     settings = load_settings().model_copy(update={"AUTO_MIGRATE": True})
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)  # the migrations log, as serve
+    typer.echo(f"database: {opening.describe(settings.database_url)}", err=True)
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:
-        raise fail(str(err), 1) from None
+        raise fail(str(err), NO_DATABASE) from None
     typer.echo(f"database at {migrate.head_revision()}")
 
 

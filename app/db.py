@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -68,7 +69,13 @@ def is_sqlite(url: str) -> bool:
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for an in-memory database."""
-    database = make_url(url).database
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.query.get("uri") == "true" and database and database.startswith("file:"):
+        # A SQLite URI (app/opening.py's mode=rw): the path is percent-encoded, options follow.
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
+        if database.startswith("//"):
+            database = database[2:]
     if not database or database == ":memory:":
         return None
     return Path(database)
@@ -87,7 +94,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
 
     path = sqlite_path(url)
-    if path is not None:
+    if path is not None and make_url(url).query.get("mode") not in ("rw", "ro"):
+        # Not for app/opening.py's mode=rw: opening an existing file creates nothing.
         make_private_dir(path.parent, setting="the SQLite database's directory")
     kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_async_engine(url, **kwargs)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app import migrate
+from app import migrate, opening
 from app.access import TokenRegistry
 from app.api import (
     docs,
@@ -34,7 +34,6 @@ from app.middleware import (
     RequireToken,
     StartupError,
 )
-from app.outages import is_database_outage
 from app.private_files import UnsafePath, make_private_dir
 from app.ses.sender import SesSender
 from app.settings import Settings, get_settings, load_settings
@@ -72,13 +71,11 @@ async def prepare_database(settings: Settings) -> Database:
         raise
     except Exception as err:
         await database.dispose()
-        if is_database_outage(err):
-            where = database.engine.url.render_as_string(hide_password=True)
-            raise StartupError(
-                f"cannot reach the database at {where} ({type(err).__name__}: {err}): "
-                "check DATABASE_URL"
-            ) from err
+        # A wrong role or database name is a DBAPIError too: one line, not a traceback.
+        if problem := opening.connection_problem(settings.database_url, err):
+            raise problem from err
         raise
+    log.info("database: %s", opening.describe(settings.database_url))
     return database
 
 

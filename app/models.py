@@ -115,7 +115,7 @@ class Suppression(Base):
     reason: Mapped[str] = mapped_column(String(16))
     subtype: Mapped[str | None] = mapped_column(String(64))
     diagnostic_code: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(8))  # sns | api | import | sync
+    source: Mapped[str] = mapped_column(String(8))  # sns | api | cli | import | sync
     ses_message_id: Mapped[str | None] = mapped_column(String(256))
     feedback_id: Mapped[str | None] = mapped_column(String(256))
     note: Mapped[str | None] = mapped_column(Text)

@@ -106,3 +106,39 @@ def test_unreachable_database_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path:
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 3
+
+
+def test_add_records_source_cli(bouncer: Run) -> None:
+    assert bouncer("suppressions", "add", "ann@example.com").exit_code == 0
+    listed = json.loads(bouncer("suppressions", "list", "--format", "json").stdout)
+    assert [(e["email"], e["source"]) for e in listed] == [("ann@example.com", "cli")]
+
+
+def test_dates_without_an_offset_are_utc(bouncer: Run) -> None:
+    added = bouncer(
+        "suppressions", "add", "ann@example.com", "--expires-at", "2099-12-01T10:00",
+        "--format", "json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)[0]["expires_at"] == "2099-12-01T10:00:00+00:00"
+    listed = bouncer("suppressions", "list", "--since", "2026-01-01", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert [e["email"] for e in json.loads(listed.stdout)] == ["ann@example.com"]
+    later = bouncer("suppressions", "list", "--since", "2999-01-01", "--format", "json")
+    assert json.loads(later.stdout) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9999-12-31T23:00:00-05:00", "10000-01-01", "soon", "2026-13-01", "", "2026-12-01T25:00"],
+)
+def test_a_bad_date_is_one_line_exit_2(bouncer: Run, value: str) -> None:
+    for args in (
+        ("suppressions", "add", "ann@example.com", "--expires-at", value),
+        ("suppressions", "list", "--since", value),
+    ):
+        result = bouncer(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.output
+    assert json.loads(bouncer("suppressions", "list", "--format", "json").stdout) == []

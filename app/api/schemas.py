@@ -110,7 +110,7 @@ class SuppressionOut(BaseModel):
     display: str = Field(examples=["Ann@Example.com"], description="as first seen")
     reason: str = Field(examples=["bounce"])
     subtype: str | None = Field(examples=["General"])
-    source: str = Field(examples=["sns"], description="sns, api, import or sync")
+    source: str = Field(examples=["sns"], description="sns, api, cli, import or sync")
     diagnostic_code: str | None = Field(examples=["smtp; 550 5.1.1 user unknown"])
     ses_message_id: str | None
     feedback_id: str | None

@@ -1,4 +1,4 @@
-"""``bouncer events|stats|subscriptions``: what SES and SNS have told bouncer."""
+"""``bouncer events|stats``: what SES and SNS have told bouncer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from app.commands.running import EXIT_CODES, OutputFormat, emit, with_session
-from app.inbox import store as inbox
+from app.commands.output import OutputFormat, emit
+from app.commands.running import EXIT_CODES, with_session
 from app.ses import history, stats
 from app.suppression import entries
 
@@ -20,7 +20,6 @@ EVENT_COLUMNS = ("occurred_at", "type", "subtype", "verdict", "status", "diagnos
 def register(cli: typer.Typer) -> None:
     cli.command(epilog=EXIT_CODES)(events)
     cli.command("stats", epilog=EXIT_CODES)(show_stats)
-    cli.command(epilog=EXIT_CODES)(subscriptions)
 
 
 def events(email: str, fmt: FormatOption = "table") -> None:
@@ -42,10 +41,3 @@ def show_stats(
         emit([{"name": k, "value": v} for k, v in result.items()], ("name", "value"), fmt)
     else:
         emit([result], list(result), fmt)
-
-
-def subscriptions(fmt: FormatOption = "table") -> None:
-    """The SNS subscriptions seen: topic, status, when."""
-    columns = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at")
-    rows = with_session(inbox.list_subscriptions)
-    emit([{c: getattr(r, c) for c in columns} for r in rows], columns, fmt)

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
-import sys
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import opening
+from app.commands.output import say, stdout_closed
 from app.db import Database
 from app.errors import InvalidInput
-from app.main import prepare_database
 from app.middleware import StartupError
 from app.outages import is_database_outage
 from app.settings import load_settings
 
 T = TypeVar("T")
-OutputFormat = Literal["table", "json", "csv"]
 
 OK, FOUND, BAD_INPUT, NO_DATABASE = 0, 1, 2, 3
 EXIT_CODES = "Exit codes: 0 ok, 2 bad input, 3 database unreachable or not migrated."
@@ -35,11 +30,14 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
-    """Connect (migrating with AUTO_MIGRATE), run ``job``, and map failures to exit codes."""
+    """Open the existing, migrated database (never create or migrate one: SPEC §4
+    Edges), say which on stderr, run ``job``, and map failures to exit codes."""
     settings = load_settings()
+    url = settings.database_url
 
     async def main() -> T:
-        database = await prepare_database(settings)
+        database = await opening.open_existing(url, configured=bool(settings.DATABASE_URL))
+        say(f"database: {opening.describe(url)}")
         try:
             return await job(database)
         finally:
@@ -49,11 +47,14 @@ def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except StartupError as err:
         raise fail(str(err), NO_DATABASE) from None
+    except BrokenPipeError:
+        raise stdout_closed() from None
     except InvalidInput as err:
         raise fail(err.message, BAD_INPUT) from None
     except Exception as err:
         if is_database_outage(err):
-            raise fail(f"the database is unreachable: {err}", NO_DATABASE) from None
+            problem = opening.connection_problem(url, err)
+            raise fail(str(problem or err), NO_DATABASE) from None
         raise
 
 
@@ -67,34 +68,22 @@ def with_session(job: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return with_database(in_session)
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat) -> None:
-    """Rows as a rich table, a JSON array, or CSV with a header, on stdout."""
-    if fmt == "json":
-        typer.echo(json.dumps([{c: row.get(c) for c in columns} for row in rows], default=_text))
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([[_text(row.get(c)) for c in columns] for row in rows])
-    else:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*(_text(row.get(c)) for c in columns))
-        Console().print(table)
-
-
 def parse_date(text: str | None, *, field: str) -> datetime | None:
+    """An ISO 8601 date or time as aware UTC; without an offset it is UTC (SPEC §4 Edges)."""
     if text is None:
         return None
+    option = f"--{field.replace('_', '-')}"
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError as err:
-        raise fail(f"--{field.replace('_', '-')}: {text!r} is not an ISO 8601 date", 2) from err
+        raise fail(
+            f"{option}: {text!r} is not an ISO 8601 date, as in 2026-12-01 or "
+            "2026-12-01T10:00:00+01:00",
+            BAD_INPUT,
+        ) from err
     if moment.tzinfo is None:
-        raise fail(f"--{field.replace('_', '-')}: give a UTC offset, as in {text}+00:00", 2)
-    return moment
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as err:
+        raise fail(f"{option}: {text!r} is past the year 9999 in UTC", BAD_INPUT) from err

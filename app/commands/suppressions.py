@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+from app.commands.output import OutputFormat, emit, emit_object, say, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
     FOUND,
-    OutputFormat,
-    emit,
     fail,
     parse_date,
     with_database,
@@ -29,7 +28,6 @@ app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
 COLUMNS = ("email", "reason", "subtype", "source", "note", "created_at", "expires_at")
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
-FileFormat = Annotated[transfer.Format, typer.Option("--format", help="csv or ndjson")]
 
 
 def _row(entry: object) -> dict[str, object]:
@@ -40,13 +38,16 @@ def _row(entry: object) -> dict[str, object]:
 def list_entries(
     reason: Annotated[str | None, typer.Option(help="bounce, soft_bounce, complaint, …")] = None,
     domain: Annotated[str | None, typer.Option()] = None,
-    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601)")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601, UTC)")] = None,
+    until: Annotated[str | None, typer.Option(help="created before (ISO 8601, UTC)")] = None,
     q: Annotated[str | None, typer.Option(help="address prefix")] = None,
     limit: Annotated[int, typer.Option(min=1, max=entries.MAX_PAGE)] = 100,
     fmt: FormatOption = "table",
 ) -> None:
     """List active entries, newest first."""
-    filters = entries.Filters(reason, domain, parse_date(since, field="since"), None, q)
+    filters = entries.Filters(
+        reason, domain, parse_date(since, field="since"), parse_date(until, field="until"), q
+    )
     page = with_session(
         lambda s: entries.page(s, filters, cursor=None, limit=limit, now=datetime.now(UTC))
     )
@@ -65,12 +66,41 @@ def check(emails: list[str], fmt: FormatOption = "table") -> None:
         raise typer.Exit(FOUND)
 
 
+HISTORY_COLUMNS = ("at", "action", "reason", "expires_at", "source", "actor", "note")
+
+
+@app.command(epilog="Exit codes: 0 not suppressed, 1 suppressed, 2 bad input, 3 no database.")
+def show(email: str, fmt: FormatOption = "table") -> None:
+    """One address: its entry and note, and every change to it (removals too, who and
+    why), whether or not it is suppressed now. Exits 1 when it is."""
+
+    detail = with_session(lambda s: entries.lookup(s, email, now=datetime.now(UTC)))
+    entry = _row(detail.entry) if detail.entry is not None else None
+    history = [{c: getattr(change, c) for c in HISTORY_COLUMNS} for change in detail.changes]
+    if fmt == "table":
+        say_out(f"{email}: " + (f"suppressed ({entry['reason']})" if entry else "not suppressed"))
+        if entry:
+            emit([entry], COLUMNS, fmt)
+        if history:
+            emit(history, HISTORY_COLUMNS, fmt)
+        else:
+            say_out("no changes recorded")
+    elif fmt == "json":
+        emit_object(
+            {"email": email, "suppressed": entry is not None, "entry": entry, "history": history}
+        )
+    else:  # csv: the change log, one change a row
+        emit(history, HISTORY_COLUMNS, fmt)
+    if entry is not None:
+        raise typer.Exit(FOUND)
+
+
 @app.command(epilog=EXIT_CODES)
 def add(
     email: str,
     reason: Annotated[str, typer.Option()] = "manual",
     note: Annotated[str | None, typer.Option(help="why")] = None,
-    expires_at: Annotated[str | None, typer.Option(help="ISO 8601, with offset")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="ISO 8601; no offset is UTC")] = None,
     fmt: FormatOption = "table",
 ) -> None:
     """Add or update an entry (recorded as done by "cli")."""
@@ -78,7 +108,7 @@ def add(
     row, _ = with_session(
         lambda s: entries.add(
             s, email, reason=reason, note=note, expires_at=until,
-            actor="cli", source="api", now=datetime.now(UTC),
+            actor="cli", source="cli", now=datetime.now(UTC),
         )
     )  # fmt: skip
     emit([_row(row)], COLUMNS, fmt)
@@ -110,7 +140,7 @@ def import_(
     fmt: Annotated[transfer.Format | None, typer.Option("--format", help="csv or ndjson")] = None,
 ) -> None:
     """Add or update entries from a CSV or NDJSON file; prints the counts as JSON."""
-    chosen: transfer.Format = fmt or ("ndjson" if file.suffix in (".ndjson", ".jsonl") else "csv")
+    chosen = format_of(file, fmt)
     with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
 
         async def job(database: Database) -> transfer.ImportResult:
@@ -127,26 +157,51 @@ def import_(
         raise typer.Exit(BAD_INPUT)
 
 
-@app.command(epilog=EXIT_CODES)
+def format_of(file: Path | None, given: transfer.Format | None) -> transfer.Format:
+    """--format when given, else the file's extension (.ndjson/.jsonl, else CSV)."""
+    if given is not None:
+        return given
+    suffix = file.suffix.lower() if file is not None else ""
+    return "ndjson" if suffix in (".ndjson", ".jsonl") else "csv"
+
+
+@app.command(epilog=EXIT_CODES + " 141: stdout was closed (`| head`).")
 def export(
     file: Annotated[Path | None, typer.Argument(dir_okay=False, help="default: stdout")] = None,
-    fmt: FileFormat = "csv",
+    fmt: Annotated[
+        transfer.Format | None,
+        typer.Option("--format", help="csv or ndjson; default: from FILE's extension, else csv"),
+    ] = None,
 ) -> None:
-    """Write every active entry as CSV or NDJSON."""
+    """Write every active entry as CSV or NDJSON; says how many and where on stderr."""
+    chosen = format_of(file, fmt)
+    count = 0
     with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:
         task = progress.add_task("export", total=None)
 
+        def advance(n: int) -> None:
+            nonlocal count
+            count += n
+            progress.advance(task, n)
+
         async def job(database: Database) -> None:
-            out = file.open("w", encoding="utf-8", newline="") if file else sys.stdout
+            chunks = await transfer.export(
+                database, chosen, now=datetime.now(UTC), progress=advance
+            )
+            if file is None:
+                async for chunk in chunks:
+                    sys.stdout.write(chunk)
+                sys.stdout.flush()
+                return
             try:
-                chunks = await transfer.export(
-                    database, fmt, now=datetime.now(UTC),
-                    progress=lambda n: progress.advance(task, n),
-                )  # fmt: skip
+                out = file.open("w", encoding="utf-8", newline="")
+            except OSError as err:
+                # Not the database's fault: bad input, before anything was written.
+                raise fail(f"cannot write {file}: {err.strerror}", BAD_INPUT) from None
+            with out:
                 async for chunk in chunks:
                     out.write(chunk)
-            finally:
-                if file:
-                    out.close()
 
         with_database(job)
+    entries_word = "entry" if count == 1 else "entries"
+    say(f"exported {count} {entries_word} as {chosen} to {file if file else 'stdout'}")

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import metrics
+from app import metrics, opening
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
 from app.ses import sends
@@ -231,11 +231,15 @@ class Sender:
     def __init__(self, ses: SesSender, database: Database) -> None:
         self._ses = ses
         self._database = database
+        self._configured = True
 
     @classmethod
     def from_settings(cls, settings: Settings, *, client: SESV2Client | None = None) -> Sender:
-        database = Database(settings.database_url)
-        return cls(SesSender.from_settings(settings, database, client=client), database)
+        # Never a new SQLite file: a Sender on an empty list would mail known bouncers.
+        database = Database(opening.no_create_url(settings.database_url))
+        sender = cls(SesSender.from_settings(settings, database, client=client), database)
+        sender._configured = bool(settings.DATABASE_URL)
+        return sender
 
     async def send(self, request: SendRequest, *, actor: str | None = None) -> SendResult:
         return await self._ses.send(request, actor=actor)
@@ -245,6 +249,12 @@ class Sender:
         await self._database.dispose()
 
     async def __aenter__(self) -> Self:
+        """Check the database exists and is migrated (opening.DatabaseNotReady if not)."""
+        try:
+            await opening.verify(self._database, configured=self._configured)
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,80 @@
+"""``bouncer subscriptions [list]|confirm``: the SNS subscriptions seen at /sns."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+import typer
+
+from app.commands.output import OutputFormat, emit, say_out
+from app.commands.running import BAD_INPUT, EXIT_CODES, NO_DATABASE, fail, with_database
+from app.db import Database
+from app.errors import BouncerError, NotFound
+from app.inbox import store as inbox
+from app.logs import configure_logging
+from app.main import build_ingest
+from app.outages import is_database_outage
+from app.settings import load_settings
+from app.sns.subscriptions import make_sns_client_factory
+
+app = typer.Typer(help="The SNS subscriptions seen at /sns.")
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
+COLUMNS = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at")
+# SNS (or the SubscribeURL) did not confirm: AWS's answer, not the database's nor the input's.
+NOT_CONFIRMED = 4
+
+
+@app.callback(invoke_without_command=True, epilog=EXIT_CODES)
+def subscriptions(ctx: typer.Context, fmt: FormatOption = "table") -> None:
+    """The SNS subscriptions seen: topic, status, when (`bouncer subscriptions` lists them)."""
+    if ctx.invoked_subcommand is None:
+        list_subscriptions(fmt)
+
+
+@app.command("list", epilog=EXIT_CODES)
+def list_subscriptions(fmt: FormatOption = "table") -> None:
+    """The SNS subscriptions seen: topic, status (pending, confirmed, unsubscribed), when."""
+
+    async def job(database: Database) -> list[dict[str, object]]:
+        async with database.session() as session:
+            rows = await inbox.list_subscriptions(session)
+        return [{c: getattr(r, c) for c in COLUMNS} for r in rows]
+
+    emit(with_database(job), COLUMNS, fmt)
+
+
+@app.command(
+    epilog="Exit codes: 0 confirmed, 2 no such pending subscription, 3 no database, "
+    f"{NOT_CONFIRMED} SNS did not confirm."
+)
+def confirm(topic_arn: str) -> None:
+    """Confirm a pending subscription (SNS_AUTO_CONFIRM=false), as POST
+    /v1/subscriptions/confirm does: through the SNS API with AWS credentials, else its
+    SubscribeURL."""
+    settings = load_settings()
+    # The service's code logs what it does (and warns of its settings): in the service's
+    # format, on this process's stderr.
+    configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+
+    async def job(database: Database) -> tuple[int, str]:
+        # Looked up as the service does at start: it may ask the instance metadata service.
+        factory = make_sns_client_factory()
+        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as http:
+            ingest = build_ingest(settings, database, http, factory)
+            try:
+                return 0, await ingest.confirm_pending(topic_arn)
+            except NotFound as err:
+                return BAD_INPUT, err.message
+            except BouncerError as err:
+                if is_database_outage(err.__cause__ or err):
+                    return NO_DATABASE, err.message
+                if err.status_code == 422:
+                    raise
+                return NOT_CONFIRMED, err.message
+
+    code, answer = with_database(job)
+    if code:
+        raise fail(answer, code)
+    say_out(f"{topic_arn} {answer}")
