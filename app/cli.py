@@ -9,11 +9,11 @@ import typer
 
 from app import migrate, opening
 from app.commands import reports, subscriptions, suppressions
-from app.commands.running import NO_DATABASE, fail
+from app.commands.running import NO_DATABASE, fail, load_settings
 from app.logs import configure_logging
 from app.main import prepare_database
 from app.middleware import StartupError
-from app.settings import Settings, load_settings
+from app.settings import Settings
 
 cli = typer.Typer(
     help="bouncer keeps Amazon SES senders off addresses that bounce or complain.",

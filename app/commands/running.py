@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import opening
@@ -16,7 +17,7 @@ from app.db import Database
 from app.errors import InvalidInput
 from app.middleware import StartupError
 from app.outages import is_database_outage
-from app.settings import load_settings
+from app.settings import Settings, describe_settings_error, get_settings
 
 T = TypeVar("T")
 
@@ -27,6 +28,15 @@ EXIT_CODES = "Exit codes: 0 ok, 2 bad input, 3 database unreachable or not migra
 def fail(message: str, code: int) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The settings, or exit 2 with one line naming each bad one: exit 1 would read as
+    "suppressed" to a script running `bouncer suppressions check`."""
+    try:
+        return get_settings()
+    except ValidationError as err:
+        raise fail(describe_settings_error(err), BAD_INPUT) from None
 
 
 def with_database(job: Callable[[Database], Awaitable[T]]) -> T:

@@ -8,14 +8,20 @@ import httpx
 import typer
 
 from app.commands.output import OutputFormat, emit, say_out
-from app.commands.running import BAD_INPUT, EXIT_CODES, NO_DATABASE, fail, with_database
+from app.commands.running import (
+    BAD_INPUT,
+    EXIT_CODES,
+    NO_DATABASE,
+    fail,
+    load_settings,
+    with_database,
+)
 from app.db import Database
 from app.errors import BouncerError, NotFound
 from app.inbox import store as inbox
 from app.logs import configure_logging
 from app.main import build_ingest
 from app.outages import is_database_outage
-from app.settings import load_settings
 from app.sns.subscriptions import make_sns_client_factory
 
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")

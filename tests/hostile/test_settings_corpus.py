@@ -387,7 +387,8 @@ def check_cli(case: Case) -> None:
     get_settings.cache_clear()
     result = CliRunner().invoke(cli, ["suppressions", "check", "ann@example.com"])
     get_settings.cache_clear()
-    assert result.exit_code != 0
+    # 2, bad input: 1 would tell a script that the address is suppressed.
+    assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     check_line(result.output.strip(), case)
 
