@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import opening
+from app import moments, opening
 from app.commands.output import say, stdout_closed
 from app.db import Database
 from app.errors import InvalidInput
@@ -82,18 +82,7 @@ def parse_date(text: str | None, *, field: str) -> datetime | None:
     """An ISO 8601 date or time as aware UTC; without an offset it is UTC (SPEC §4 Edges)."""
     if text is None:
         return None
-    option = f"--{field.replace('_', '-')}"
     try:
-        moment = datetime.fromisoformat(text.strip())
+        return moments.parse_moment(text)
     except ValueError as err:
-        raise fail(
-            f"{option}: {text!r} is not an ISO 8601 date, as in 2026-12-01 or "
-            "2026-12-01T10:00:00+01:00",
-            BAD_INPUT,
-        ) from err
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError as err:
-        raise fail(f"{option}: {text!r} is past the year 9999 in UTC", BAD_INPUT) from err
+        raise fail(f"--{field.replace('_', '-')}: {err}", BAD_INPUT) from err

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
+from app import moments
 from app.addresses import InvalidAddress, parse_address
 from app.suppression import entries, store
 from app.suppression.transfer.columns import COLUMNS, FREE_TEXT, MAX_LENGTH
@@ -122,12 +123,6 @@ def _date(name: str, text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return moments.parse_moment(text)
     except ValueError as err:
-        raise BadLine(f"bad date in {name}: {text!r} is not ISO 8601") from err
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError as err:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
-        raise BadLine(f"bad date in {name}: {text!r} is outside years 1 to 9999 in UTC") from err
+        raise BadLine(f"bad date in {name}: {err}") from err
