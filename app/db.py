@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -144,16 +145,28 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def storable(text: str | None, *, limit: int | None = None) -> str | None:
-    """Text both databases accept: PostgreSQL refuses NUL in text columns, and a
-    foreign or hostile value must not overflow its column (``limit``).
+# Both databases store UTF-8: a lone UTF-16 surrogate (JSON allows "\\ud800") has no UTF-8
+# form, and PostgreSQL refuses NUL in text. Either would fail the insert (a 500 that SNS
+# retries for an hour, then drops), so each is kept as U+FFFD.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
-    A signed SNS Message may legally carry \\u0000; it is kept as U+FFFD rather than
-    failing the insert (which SNS would retry forever).
+
+def storable(text: str | None, *, limit: int | None = None) -> str | None:
+    """Text both databases accept, within ``limit`` characters when its column has one.
+
+    A signed SNS Message may legally carry \\u0000 or a lone surrogate escape. A value
+    longer than its column (only identifiers have one, at several times AWS's longest)
+    is clipped deliberately, ending in a marker that says how long it was:
+    ``…[truncated: 10000 characters]``. Such a value is not one AWS wrote; keys built from
+    it (``ses.history.dedupe_key``) use the whole value, so two never merge.
     """
     if text is None:
         return None
-    return text[:limit].replace("\x00", "\ufffd")
+    text = _UNSTORABLE.sub("\ufffd", text)
+    if limit is not None and len(text) > limit:
+        marker = f"…[truncated: {len(text)} characters]"
+        text = text[: max(0, limit - len(marker))] + marker
+    return text
 
 
 def insert_for(session: AsyncSession) -> Any:

@@ -60,8 +60,8 @@ async def save_subscription(
     insert = insert_for(session)
     values = {
         "status": status,
-        "token": message.token,
-        "subscribe_url": message.subscribe_url,
+        "token": storable(message.token),
+        "subscribe_url": storable(message.subscribe_url),
         "confirmed_via": confirmed_via,
         "last_message_id": message.message_id,
         "updated_at": now,

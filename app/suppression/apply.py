@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.addresses import Address, InvalidAddress, parse_address
 from app.db import storable
+from app.models import SES_MESSAGE_ID_LENGTH
 from app.ses import history
 from app.ses.events import SesEvent, SesRecipient
 from app.suppression import policy, store
@@ -181,9 +182,9 @@ def _entry(
         display=address.display,
         reason=reason,
         source="sns",
-        subtype=event.subtype,
+        subtype=storable(event.subtype),
         diagnostic_code=storable(recipient.diagnostic_code),
-        ses_message_id=storable(event.ses_message_id),
+        ses_message_id=storable(event.ses_message_id, limit=SES_MESSAGE_ID_LENGTH),
         feedback_id=storable(event.feedback_id),
         expires_at=expires_at,
     )
