@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app import migrate
+from app import migrate, scrape
 from app.commands import reports, suppressions
 from app.commands.running import fail
 from app.logs import configure_logging
@@ -41,15 +41,17 @@ def serve(
         asyncio.run(_prepare(settings))
     except StartupError as err:
         raise fail(str(err), 1) from None
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    # Several workers share their counters through files, so /metrics gives one answer.
+    with scrape.worker_metrics(workers):
+        uvicorn.run(
+            "app.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+            server_header=False,
+        )
 
 
 async def _prepare(settings: Settings) -> None:

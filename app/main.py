@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app import migrate
+from app import migrate, scrape
 from app.access import TokenRegistry
 from app.api import health, reports, send, sns, subscriptions, suppressions, transfer
 from app.api.handlers import install_error_handlers
@@ -134,6 +134,7 @@ def create_app(
         sender = SesSender.from_settings(settings, database, client=ses_client)
         app.state.sender = sender
         app.state.ingest = build_ingest(settings, database, http, factory)
+        app.state.gauges = scrape.ListGauges()
         log.info("bouncer ready", extra={"database": database.engine.url.get_backend_name()})
         try:
             yield
@@ -141,6 +142,7 @@ def create_app(
             await sender.aclose()
             await http.aclose()
             await database.dispose()
+            scrape.worker_stopped()
 
     app = FastAPI(
         title="bouncer",

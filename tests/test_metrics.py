@@ -1,0 +1,174 @@
+"""GET /metrics: counted only once committed, one answer across workers, and the list's
+gauges read live from the database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select, text
+
+from app.db import Database
+from app.models import Event, SnsMessage
+from tests.conftest import TOPIC, WRITE, AppMaker
+from tests.live import LiveServer
+from tests.outages import unreachable_database
+from tests.ses_payloads import bounce, complaint, delivery
+from tests.signing import SnsSigner, post_args
+
+COUNTERS = (
+    ("bouncer_sns_messages_total", {"type": "Notification", "outcome": "processed"}),
+    ("bouncer_ses_events_total", {"type": "Bounce"}),
+    ("bouncer_suppressions_added_total", {"reason": "bounce"}),
+)
+
+
+def counters() -> dict[str, float]:
+    return {name: REGISTRY.get_sample_value(name, labels) or 0.0 for name, labels in COUNTERS}
+
+
+def sample(exposition: str, name: str, labels: str = "") -> float | None:
+    """The value of ``name{labels}`` in a Prometheus text exposition, or None."""
+    pattern = re.escape(name + (f"{{{labels}}}" if labels else "")) + r" ([0-9.e+-]+)$"
+    found = re.search(pattern, exposition, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
+async def post(client: httpx.AsyncClient, signer: SnsSigner, message: str) -> httpx.Response:
+    body, headers = post_args(signer.make_notification(message, topic_arn=TOPIC))
+    return await client.post("/sns", content=body, headers=headers)
+
+
+async def rows(database: Database, model: type[SnsMessage] | type[Event]) -> int:
+    async with database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.postgres
+class TestCountedAfterCommit:
+    async def test_a_commit_that_fails_counts_nothing(
+        self, make_client: AppMaker, signer: SnsSigner
+    ) -> None:
+        client, app = await make_client()
+        database: Database = app.state.db
+        # A constraint trigger deferred to COMMIT fails it the way a server shutting down
+        # mid-transaction does (SQLSTATE 57P01): every statement before it succeeded.
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    "BEGIN RAISE EXCEPTION 'terminating connection due to administrator "
+                    "command' USING ERRCODE = '57P01'; END $$"
+                )
+            )
+            await connection.execute(
+                text(
+                    "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON suppression "
+                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()"
+                )
+            )
+        before = counters()
+        response = await post(client, signer, bounce(["ann@example.com"]))
+        assert response.status_code == 503, response.text
+        assert counters() == before
+        assert await rows(database, SnsMessage) == 0
+        assert await rows(database, Event) == 0
+
+
+class TestListGauges:
+    async def test_entries_by_reason_and_the_24h_rates(
+        self, app: FastAPI, client: httpx.AsyncClient, signer: SnsSigner
+    ) -> None:
+        for message in (
+            bounce(["ann@example.com"]),
+            bounce(["bob@example.com"]),
+            complaint(["cat@example.com"]),
+            delivery(["dan@example.com"]),
+            delivery(["eve@example.com"]),
+        ):
+            assert (await post(client, signer, message)).status_code == 200
+        put = await client.put(
+            "/v1/suppressions/fay@example.com", json={"reason": "manual"}, headers=WRITE
+        )
+        assert put.status_code == 201, put.text
+        scraped = (await client.get("/metrics")).text
+        assert sample(scraped, "bouncer_suppression_entries", 'reason="bounce"') == 2
+        assert sample(scraped, "bouncer_suppression_entries", 'reason="complaint"') == 1
+        assert sample(scraped, "bouncer_suppression_entries", 'reason="manual"') == 1
+        assert sample(scraped, "bouncer_suppression_entries", 'reason="soft_bounce"') == 0
+        # No sends through bouncer: the events are the denominator (2 bounces, 2 deliveries).
+        assert sample(scraped, "bouncer_bounce_rate_24h") == 0.5
+        assert sample(scraped, "bouncer_complaint_rate_24h") == 0.25
+
+    async def test_cached_between_scrapes(
+        self, app: FastAPI, client: httpx.AsyncClient, signer: SnsSigner
+    ) -> None:
+        first = (await client.get("/metrics")).text
+        assert sample(first, "bouncer_suppression_entries", 'reason="bounce"') == 0
+        assert sample(first, "bouncer_bounce_rate_24h") is None  # nothing to divide by yet
+        assert (await post(client, signer, bounce(["ann@example.com"]))).status_code == 200
+        cached = (await client.get("/metrics")).text
+        assert sample(cached, "bouncer_suppression_entries", 'reason="bounce"') == 0
+        app.state.gauges.ttl = 0.0
+        fresh = (await client.get("/metrics")).text
+        assert sample(fresh, "bouncer_suppression_entries", 'reason="bounce"') == 1
+
+    async def test_database_outage_omits_the_gauges_not_the_counters(
+        self, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+    ) -> None:
+        healthy: Database = app.state.db
+        app.state.db = unreachable_database(healthy.url, tmp_path)
+        try:
+            response = await client.get("/metrics")
+        finally:
+            await app.state.db.dispose()
+            app.state.db = healthy
+        assert response.status_code == 200
+        assert "bouncer_suppression_entries" not in response.text
+        assert "# bouncer: list gauges omitted: database unreachable" in response.text
+        assert "bouncer_sns_messages_total" in response.text
+
+
+def live_env(database_url: str, tmp_path: Path, cert_dir: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path),
+        "SNS_TOPIC_ARNS": TOPIC,
+        "SNS_CERT_DIR": str(cert_dir),
+        "API_TOKENS": "ops=metrics-test-token-0001",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.mark.reliability
+class TestWorkers:
+    async def test_every_scrape_of_two_workers_shows_the_total(
+        self, database_url: str, tmp_path: Path, cert_dir: Path, signer: SnsSigner
+    ) -> None:
+        sent = 24
+        server = LiveServer(
+            live_env(database_url, tmp_path, cert_dir), tmp_path / "s.log", ["--workers", "2"]
+        )
+        try:
+            server.wait_ready()
+            # No keep-alive: each request is a new connection, which either worker accepts.
+            limits = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+                for n in range(sent):
+                    answer = await post(client, signer, bounce([f"user{n}@example.com"]))
+                    assert answer.status_code == 200, answer.text
+                scrapes = [(await client.get("/metrics")).text for _ in range(12)]
+        finally:
+            server.stop()
+        processed = [
+            sample(s, "bouncer_sns_messages_total", 'outcome="processed",type="Notification"')
+            for s in scrapes
+        ]
+        assert processed == [sent] * len(scrapes), server.output()[-2000:]
+        entries = [sample(s, "bouncer_suppression_entries", 'reason="bounce"') for s in scrapes]
+        assert entries == [sent] * len(scrapes)
+        assert "Traceback" not in server.output()
