@@ -73,13 +73,28 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# Without a statement timeout (the CLI's long imports and migrations), a SQLite writer
+# waits this long for another's lock.
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def make_engine(url: str, *, statement_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """The engine for ``url``; ``statement_timeout`` bounds every statement, in seconds.
+
+    On PostgreSQL it is asyncpg's ``command_timeout``: measured by the client, so it also
+    ends a statement on a connection gone silent (a host vanished without a reset), which
+    would otherwise wait for the kernel's TCP timeout. On SQLite it is the busy timeout,
+    how long a writer waits for another's lock.
+    """
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_timeout", 5)
         # A bounded connect, so an unreachable database answers 503 within SNS's 15 s.
-        kwargs.setdefault("connect_args", {"timeout": 5})
+        connect_args: dict[str, Any] = {"timeout": 5}
+        if statement_timeout is not None:
+            connect_args["command_timeout"] = statement_timeout
+        kwargs.setdefault("connect_args", connect_args)
         engine = create_async_engine(url, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_idle_connections(engine)
@@ -88,9 +103,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("connect_args", {"timeout": 30})
+    busy = SQLITE_BUSY_SECONDS if statement_timeout is None else statement_timeout
+    kwargs.setdefault("connect_args", {"timeout": busy})
     engine = create_async_engine(url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, busy_seconds=busy)
     return engine
 
 
@@ -123,7 +139,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {err}") from err
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_seconds: float) -> None:
     # pysqlite's implicit BEGIN breaks SAVEPOINT and defers the write lock until the
     # first write, where two writers then fail with "database is locked" instead of
     # waiting. The SQLAlchemy SQLite dialect docs ("Serializable isolation /
@@ -135,7 +151,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -197,9 +213,11 @@ def table_of(model: type[Base]) -> Table:
 class Database:
     """One engine and its sessionmaker, built once per process (in the app's lifespan)."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, statement_timeout: float | None = None, **engine_kwargs: Any
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, statement_timeout=statement_timeout, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL: one statement needs no BEGIN and COMMIT around it, two round trips
         # of the three a send's suppression check took. SQLite keeps its own BEGIN

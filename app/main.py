@@ -14,7 +14,7 @@ from app import migrate, scrape
 from app.access import TokenRegistry
 from app.api import health, reports, send, sns, subscriptions, suppressions, transfer
 from app.api.handlers import install_error_handlers
-from app.db import Database
+from app.db import Database, is_sqlite
 from app.ingest import Ingest
 from app.logs import configure_logging
 from app.middleware import (
@@ -41,9 +41,18 @@ SNS_BODY_LIMIT = 512 * 1024
 DEFAULT_BODY_LIMIT = 50 * 1024 * 1024
 
 
-async def prepare_database(settings: Settings) -> Database:
-    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line."""
-    database = Database(settings.database_url)
+async def prepare_database(
+    settings: Settings, *, statement_timeout: float | None = None
+) -> Database:
+    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line.
+
+    The Database returned bounds each statement by ``statement_timeout`` (the service).
+    On PostgreSQL the migration runs on an engine without it, since a migration or the
+    wait for another replica's (pg_advisory_lock) may rightly take longer; SQLite's
+    migrations wait on a file lock, not on the database, so one engine serves both.
+    """
+    url = settings.database_url
+    database = Database(url, statement_timeout=statement_timeout if is_sqlite(url) else None)
     try:
         if settings.AUTO_MIGRATE:
             await migrate.upgrade_to_head(database.engine)
@@ -64,7 +73,10 @@ async def prepare_database(settings: Settings) -> Database:
                 "check DATABASE_URL"
             ) from err
         raise
-    return database
+    if statement_timeout is None or is_sqlite(url):
+        return database
+    await database.dispose()
+    return Database(url, statement_timeout=statement_timeout)
 
 
 def build_ingest(
@@ -119,7 +131,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
-        database = await prepare_database(settings)
+        database = await prepare_database(
+            settings, statement_timeout=settings.DATABASE_STATEMENT_TIMEOUT_SECONDS
+        )
         http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
         factory = (
             make_sns_client_factory()
