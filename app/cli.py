@@ -35,6 +35,8 @@ def serve(
     """Migrate the database (AUTO_MIGRATE) and serve the API with uvicorn."""
     import uvicorn
 
+    from app.http_protocol import HeaderDeadlineProtocol
+
     settings = load_settings()
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
     try:
@@ -51,6 +53,8 @@ def serve(
             log_config=None,
             proxy_headers=True,
             server_header=False,
+            # uvicorn bounds idle keep-alive connections only: this also bounds headers.
+            http=HeaderDeadlineProtocol,
         )
 
 

@@ -183,6 +183,7 @@ def create_app(
         limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None},
         default=DEFAULT_BODY_LIMIT,
         idle_timeout=body_idle_timeout,
+        deadline=settings.REQUEST_BODY_TIMEOUT_SECONDS,
     )
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)
