@@ -104,6 +104,21 @@ def bounce(
     return json.dumps(body)
 
 
+def bounce_without_feedback_id() -> str:
+    body = json.loads(bounce())
+    del body["bounce"]["feedbackId"]
+    return json.dumps(body)
+
+
+def bounce_to(recipients: list[str]) -> str:
+    body = json.loads(bounce())
+    body["bounce"]["bouncedRecipients"] = [
+        {"emailAddress": r, "status": "5.1.1", "action": "failed"} for r in recipients
+    ]
+    body["mail"]["destination"] = recipients
+    return json.dumps(body)
+
+
 def complaint(
     *,
     feedback_type: str | None = "abuse",
@@ -586,6 +601,28 @@ CASES: dict[str, Case] = {
         ),
         200,
         stores(subscription__status="confirmed"),
+    ),
+    "Token holding a NUL": Case(subscribe(token="abc\x00def"), 403, rows=NOTHING),
+    "unsubscribe from a GovCloud FIFO topic": Case(
+        unsubscribe(topic_arn=ARN_GOV),
+        200,
+        stores(subscription__topic_arn=ARN_GOV, subscription__status="unsubscribed"),
+        {"sns_message": 1, "subscription": 1},
+    ),
+    "Subject holding a line break": Case(note(bounce(), subject="a\nb"), 403, rows=NOTHING),
+    "bounce without a feedbackId": Case(
+        note(bounce_without_feedback_id()), 200, stores(event__feedback_id=None), BOUNCED
+    ),
+    "50 recipients of 254 characters (SES's most per message)": Case(
+        note(bounce_to([f"{n:02d}{LONGEST_ADDRESS[2:]}" for n in range(50)])),
+        200,
+        rows={"sns_message": 1, "event": 50, "suppression": 50},
+    ),
+    "diagnosticCode of 200,000 characters": Case(
+        note(bounce(diagnostic="5" * 200_000)),
+        200,
+        stores(event__diagnostic_code="5" * 200_000, suppression__diagnostic_code="5" * 200_000),
+        BOUNCED,
     ),
     "UnsubscribeURL of 8,000 characters": Case(
         signed_with(
