@@ -106,14 +106,17 @@ class ListGauges(Collector):
                 self._state = await _read(database)
                 self._problem = None
             except Exception as err:
-                if not is_database_outage(err):
-                    raise
                 # Omitted, not stale: an alert on absent() fires, and no old number
                 # passes for a current one. Cached like an answer, so a database in
-                # trouble gets no more queries than a healthy one.
+                # trouble gets no more queries than a healthy one. Never a 500: the
+                # counters are still worth serving.
                 self._state = None
-                self._problem = f"database unreachable ({type(err).__name__})"
-                log.warning("metrics: list gauges omitted: %s", self._problem)
+                if is_database_outage(err):
+                    self._problem = f"database unreachable ({type(err).__name__})"
+                    log.warning("metrics: list gauges omitted: %s", self._problem)
+                else:
+                    self._problem = f"database could not be read ({type(err).__name__})"
+                    log.exception("metrics: list gauges omitted: %s", self._problem)
             self._read_at = self._clock()
 
     def collect(self) -> Iterable[Metric]:

@@ -172,3 +172,16 @@ class TestWorkers:
         entries = [sample(s, "bouncer_suppression_entries", 'reason="bounce"') for s in scrapes]
         assert entries == [sent] * len(scrapes)
         assert "Traceback" not in server.output()
+
+
+class TestGaugesNeverFailTheScrape:
+    async def test_a_schema_without_the_list_omits_the_gauges(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        database: Database = app.state.db
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DROP TABLE suppression"))
+        response = await client.get("/metrics")
+        assert response.status_code == 200
+        assert "bouncer_suppression_entries" not in response.text
+        assert "# bouncer: list gauges omitted: database" in response.text
