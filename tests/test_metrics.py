@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from app.db import Database
 from app.models import Event, SnsMessage
@@ -48,15 +49,13 @@ async def rows(database: Database, model: type[SnsMessage] | type[Event]) -> int
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-@pytest.mark.postgres
-class TestCountedAfterCommit:
-    async def test_a_commit_that_fails_counts_nothing(
-        self, make_client: AppMaker, signer: SnsSigner
-    ) -> None:
-        client, app = await make_client()
-        database: Database = app.state.db
-        # A constraint trigger deferred to COMMIT fails it the way a server shutting down
-        # mid-transaction does (SQLSTATE 57P01): every statement before it succeeded.
+async def fail_after_the_suppression(database: Database) -> None:
+    """Make every transaction that adds a suppression fail as an outage does, after the
+    statements that add it succeeded: on PostgreSQL at COMMIT, through a constraint trigger
+    deferred to it that fails as a server shutting down does (SQLSTATE 57P01); on SQLite,
+    whose triggers cannot wait for COMMIT, on the next statement, through a trigger that
+    fills a file capped by max_page_count ("database or disk is full")."""
+    if database.engine.dialect.name == "postgresql":
         async with database.engine.begin() as connection:
             await connection.execute(
                 text(
@@ -71,6 +70,33 @@ class TestCountedAfterCommit:
                     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()"
                 )
             )
+        return
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE filler (b BLOB)"))
+        await connection.execute(
+            text(
+                "CREATE TRIGGER fill AFTER INSERT ON suppression_change "
+                "BEGIN INSERT INTO filler VALUES (randomblob(4000000)); END"
+            )
+        )
+        pages = int((await connection.execute(text("PRAGMA page_count"))).scalar_one())
+
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _cap(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA max_page_count={pages + 16}")
+        cursor.close()
+
+    await database.engine.dispose()  # the pool's connections reopen with the cap
+
+
+class TestCountedAfterCommit:
+    async def test_a_notification_rolled_back_counts_nothing(
+        self, make_client: AppMaker, signer: SnsSigner
+    ) -> None:
+        client, app = await make_client()
+        database: Database = app.state.db
+        await fail_after_the_suppression(database)
         before = counters()
         response = await post(client, signer, bounce(["ann@example.com"]))
         assert response.status_code == 503, response.text
