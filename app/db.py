@@ -178,7 +178,9 @@ def storable(text: str | None, *, limit: int | None = None) -> str | None:
     """
     if text is None:
         return None
-    text = _UNSTORABLE.sub("\ufffd", text)
+    # ASCII holds no surrogate: str.replace is several times faster than the regex on the
+    # notification path, where messages run to 256 KiB.
+    text = text.replace("\x00", "\ufffd") if text.isascii() else _UNSTORABLE.sub("\ufffd", text)
     if limit is not None and len(text) > limit:
         marker = f"…[truncated: {len(text)} characters]"
         text = text[: max(0, limit - len(marker))] + marker
