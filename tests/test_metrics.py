@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, text
 
+from app import scrape
 from app.db import Database
 from app.models import Event, SnsMessage
 from tests.conftest import TOPIC, WRITE, AppMaker
@@ -211,3 +212,33 @@ class TestGaugesNeverFailTheScrape:
         assert response.status_code == 200
         assert "bouncer_suppression_entries" not in response.text
         assert "# bouncer: list gauges omitted: database" in response.text
+
+
+class TestWorkerMetricsFolder:
+    def test_a_private_folder_for_several_workers_removed_afterwards(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv(scrape.MULTIPROC_ENV, raising=False)
+        with scrape.worker_metrics(2) as folder:
+            assert folder is not None
+            assert folder.is_dir()
+            assert list(folder.iterdir()) == []
+            assert scrape.multiprocess_dir() == folder
+        assert not folder.exists()
+        assert scrape.multiprocess_dir() is None
+
+    def test_the_operators_folder_is_emptied_of_earlier_runs(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        (tmp_path / "counter_123.db").write_bytes(b"old counts")
+        (tmp_path / "notes.txt").write_text("kept")
+        monkeypatch.setenv(scrape.MULTIPROC_ENV, str(tmp_path))
+        with scrape.worker_metrics(4) as folder:
+            assert folder == tmp_path
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+        assert tmp_path.is_dir()
+
+    def test_one_worker_needs_no_folder(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv(scrape.MULTIPROC_ENV, raising=False)
+        with scrape.worker_metrics(1) as folder:
+            assert folder is None
