@@ -183,7 +183,8 @@ def storable(text: str | None, *, limit: int | None = None) -> str | None:
     text = text.replace("\x00", "\ufffd") if text.isascii() else _UNSTORABLE.sub("\ufffd", text)
     if limit is not None and len(text) > limit:
         marker = f"…[truncated: {len(text)} characters]"
-        text = text[: max(0, limit - len(marker))] + marker
+        # A column too narrow for the marker (a few characters) takes the first ones only.
+        text = text[: limit - len(marker)] + marker if len(marker) < limit else text[:limit]
     return text
 
 

@@ -209,6 +209,7 @@ class Case:
     stored: dict[str, Any] = field(default_factory=dict)
     # table -> row count; tables not named must hold what a plain notification leaves.
     rows: dict[str, int] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def stores(**values: Any) -> dict[str, Any]:
@@ -624,6 +625,13 @@ CASES: dict[str, Case] = {
         stores(event__diagnostic_code="5" * 200_000, suppression__diagnostic_code="5" * 200_000),
         BOUNCED,
     ),
+    "SignatureVersion of 100 characters, SNS_VERIFY_SIGNATURES=false (emulators)": Case(
+        after_signing(note(bounce()), SignatureVersion="1" * 100),
+        200,
+        stores(sns_message__signature_version="1111"),
+        BOUNCED,
+        settings={"SNS_VERIFY_SIGNATURES": False},
+    ),
     "UnsubscribeURL of 8,000 characters": Case(
         signed_with(
             note(bounce()), UnsubscribeURL="https://sns.us-east-1.amazonaws.com/?x=" + "u" * 8000
@@ -661,7 +669,7 @@ OUTCOMES: dict[str, int] = {}
 @pytest.mark.parametrize("name", list(CASES))
 async def test_case(name: str, make_client: AppMaker, signer: SnsSigner) -> None:
     case = CASES[name]
-    client, app = await make_client(SNS_TOPIC_ARNS=ALLOWED)
+    client, app = await make_client(SNS_TOPIC_ARNS=ALLOWED, **case.settings)
     envelope = case.build(signer)
     response = await post(client, envelope)
     OUTCOMES[name] = response.status_code
