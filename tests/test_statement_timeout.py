@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -97,16 +97,11 @@ class TestFrozenConnection:
             # Warms the pool: the next request takes a pooled connection and goes silent
             # on its first statement, as when the database host vanishes without a reset.
             assert (await timed_post(client, first))[0] == 200
-            await run(proxy.freeze)
+            await asyncio.to_thread(proxy.freeze)
             second = signer.make_notification(bounce(["bob@example.com"]), topic_arn=TOPIC)
             status, body, seconds = await timed_post(client, second)
-            await run(proxy.restore)
+            await asyncio.to_thread(proxy.restore)
             await app.state.db.engine.dispose()
         assert status == 503, body
         assert seconds < SNS_TIMEOUT
         assert await stored_message_ids(database_url) == {first["MessageId"]}
-
-
-async def run(action: Callable[[], Any]) -> None:
-    done: Awaitable[Any] = asyncio.to_thread(action)
-    await done
