@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app import migrate, opening
+from app import migrate, opening, scrape
 from app.commands import reports, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.logs import configure_logging
@@ -38,21 +38,27 @@ def serve(
     """Migrate the database (AUTO_MIGRATE) and serve the API with uvicorn."""
     import uvicorn
 
+    from app.http_protocol import HeaderDeadlineProtocol
+
     settings = load_settings()
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
     try:
         asyncio.run(_prepare(settings))
     except StartupError as err:
         raise fail(str(err), NO_DATABASE) from None
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    # Several workers share their counters through files, so /metrics gives one answer.
+    with scrape.worker_metrics(workers):
+        uvicorn.run(
+            "app.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+            server_header=False,
+            # uvicorn bounds idle keep-alive connections only: this also bounds headers.
+            http=HeaderDeadlineProtocol,
+        )
 
 
 async def _prepare(settings: Settings) -> None:

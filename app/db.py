@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,13 +82,28 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# Without a statement timeout (the CLI's long imports and migrations), a SQLite writer
+# waits this long for another's lock.
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def make_engine(url: str, *, statement_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """The engine for ``url``; ``statement_timeout`` bounds every statement, in seconds.
+
+    On PostgreSQL it is asyncpg's ``command_timeout``: measured by the client, so it also
+    ends a statement on a connection gone silent (a host vanished without a reset), which
+    would otherwise wait for the kernel's TCP timeout. On SQLite it is the busy timeout,
+    how long a writer waits for another's lock.
+    """
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_timeout", 5)
         # A bounded connect, so an unreachable database answers 503 within SNS's 15 s.
-        kwargs.setdefault("connect_args", {"timeout": 5})
+        connect_args: dict[str, Any] = {"timeout": 5}
+        if statement_timeout is not None:
+            connect_args["command_timeout"] = statement_timeout
+        kwargs.setdefault("connect_args", connect_args)
         engine = create_async_engine(url, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_idle_connections(engine)
@@ -97,9 +113,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if path is not None and make_url(url).query.get("mode") not in ("rw", "ro"):
         # Not for app/opening.py's mode=rw: opening an existing file creates nothing.
         make_private_dir(path.parent, setting="the SQLite database's directory")
-    kwargs.setdefault("connect_args", {"timeout": 30})
+    busy = SQLITE_BUSY_SECONDS if statement_timeout is None else statement_timeout
+    kwargs.setdefault("connect_args", {"timeout": busy})
     engine = create_async_engine(url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, busy_seconds=busy)
     return engine
 
 
@@ -132,7 +149,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {err}") from err
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_seconds: float) -> None:
     # pysqlite's implicit BEGIN breaks SAVEPOINT and defers the write lock until the
     # first write, where two writers then fail with "database is locked" instead of
     # waiting. The SQLAlchemy SQLite dialect docs ("Serializable isolation /
@@ -144,7 +161,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -154,16 +171,31 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def storable(text: str | None, *, limit: int | None = None) -> str | None:
-    """Text both databases accept: PostgreSQL refuses NUL in text columns, and a
-    foreign or hostile value must not overflow its column (``limit``).
+# Both databases store UTF-8: a lone UTF-16 surrogate (JSON allows "\\ud800") has no UTF-8
+# form, and PostgreSQL refuses NUL in text. Either would fail the insert (a 500 that SNS
+# retries for an hour, then drops), so each is kept as U+FFFD.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
-    A signed SNS Message may legally carry \\u0000; it is kept as U+FFFD rather than
-    failing the insert (which SNS would retry forever).
+
+def storable(text: str | None, *, limit: int | None = None) -> str | None:
+    """Text both databases accept, within ``limit`` characters when its column has one.
+
+    A signed SNS Message may legally carry \\u0000 or a lone surrogate escape. A value
+    longer than its column (only identifiers have one, at several times AWS's longest)
+    is clipped deliberately, ending in a marker that says how long it was:
+    ``…[truncated: 10000 characters]``. Such a value is not one AWS wrote; keys built from
+    it (``ses.history.dedupe_key``) use the whole value, so two never merge.
     """
     if text is None:
         return None
-    return text[:limit].replace("\x00", "\ufffd")
+    # ASCII holds no surrogate: str.replace is several times faster than the regex on the
+    # notification path, where messages run to 256 KiB.
+    text = text.replace("\x00", "\ufffd") if text.isascii() else _UNSTORABLE.sub("\ufffd", text)
+    if limit is not None and len(text) > limit:
+        marker = f"…[truncated: {len(text)} characters]"
+        # A column too narrow for the marker (a few characters) takes the first ones only.
+        text = text[: limit - len(marker)] + marker if len(marker) < limit else text[:limit]
+    return text
 
 
 def insert_for(session: AsyncSession) -> Any:
@@ -194,9 +226,11 @@ def table_of(model: type[Base]) -> Table:
 class Database:
     """One engine and its sessionmaker, built once per process (in the app's lifespan)."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, statement_timeout: float | None = None, **engine_kwargs: Any
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, statement_timeout=statement_timeout, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL: one statement needs no BEGIN and COMMIT around it, two round trips
         # of the three a send's suppression check took. SQLite keeps its own BEGIN

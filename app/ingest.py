@@ -101,18 +101,21 @@ class Ingest:
 
     async def _notification(self, message: SnsMessage) -> Outcome:
         now = self.clock()
+        event = parse_ses_event(message.message)
         async with self._transaction() as session:
             if not await store.record_message(session, message, now=now):
                 return Outcome("duplicate", message.message_id, message.type)
             # The hand-off to SES processing, in the same transaction: the message
             # and its effects commit together or not at all.
-            await apply_event(
-                session,
-                parse_ses_event(message.message),
-                sns_message_id=message.message_id,
-                rules=self.rules,
-                now=now,
+            applied = await apply_event(
+                session, event, sns_message_id=message.message_id, rules=self.rules, now=now
             )
+        # Counted once committed: a notification rolled back (503, SNS retries) changed
+        # nothing, and its retry is counted when it takes effect.
+        if applied.recorded:
+            metrics.SES_EVENTS.labels(event.type).inc(applied.recorded)
+        for reason in applied.reasons:
+            metrics.SUPPRESSIONS_ADDED.labels(reason).inc()
         return Outcome("processed", message.message_id, message.type)
 
     async def _subscribe(self, message: SnsMessage) -> Outcome:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app import migrate, opening
+from app import migrate, opening, scrape
 from app.access import TokenRegistry
 from app.api import (
     docs,
@@ -23,7 +23,7 @@ from app.api import (
     transfer,
 )
 from app.api.handlers import install_error_handlers
-from app.db import Database
+from app.db import Database, is_sqlite
 from app.ingest import Ingest
 from app.logs import configure_logging
 from app.middleware import (
@@ -50,12 +50,21 @@ SNS_BODY_LIMIT = 512 * 1024
 DEFAULT_BODY_LIMIT = 50 * 1024 * 1024
 
 
-async def prepare_database(settings: Settings) -> Database:
-    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line."""
+async def prepare_database(
+    settings: Settings, *, statement_timeout: float | None = None
+) -> Database:
+    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line.
+
+    The Database returned bounds each statement by ``statement_timeout`` (the service).
+    On PostgreSQL the migration runs on an engine without it, since a migration or the
+    wait for another replica's (pg_advisory_lock) may rightly take longer; SQLite's
+    migrations wait on a file lock, not on the database, so one engine serves both.
+    """
+    url = settings.database_url
     try:
         if settings.DATABASE_URL is None:  # the SQLite file under DATA_DIR
             make_private_dir(settings.DATA_DIR, setting="DATA_DIR")
-        database = Database(settings.database_url)
+        database = Database(url, statement_timeout=statement_timeout if is_sqlite(url) else None)
     except UnsafePath as err:
         raise StartupError(str(err)) from None
     try:
@@ -75,8 +84,11 @@ async def prepare_database(settings: Settings) -> Database:
         if problem := opening.connection_problem(settings.database_url, err):
             raise problem from err
         raise
-    log.info("database: %s", opening.describe(settings.database_url))
-    return database
+    log.info("database: %s", opening.describe(url))
+    if statement_timeout is None or is_sqlite(url):
+        return database
+    await database.dispose()
+    return Database(url, statement_timeout=statement_timeout)
 
 
 def build_ingest(
@@ -137,7 +149,9 @@ def create_app(
             )
         except UnsafePath as err:
             raise StartupError(str(err)) from None
-        database = await prepare_database(settings)
+        database = await prepare_database(
+            settings, statement_timeout=settings.DATABASE_STATEMENT_TIMEOUT_SECONDS
+        )
         http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
         factory = (
             make_sns_client_factory()
@@ -150,6 +164,7 @@ def create_app(
         sender = SesSender.from_settings(settings, database, client=ses_client)
         app.state.sender = sender
         app.state.ingest = build_ingest(settings, database, http, factory)
+        app.state.gauges = scrape.ListGauges()
         log.info("bouncer ready", extra={"database": database.engine.url.get_backend_name()})
         try:
             yield
@@ -157,6 +172,7 @@ def create_app(
             await sender.aclose()
             await http.aclose()
             await database.dispose()
+            scrape.worker_stopped()
 
     app = FastAPI(
         title="bouncer",
@@ -188,6 +204,7 @@ def create_app(
         limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None},
         default=DEFAULT_BODY_LIMIT,
         idle_timeout=body_idle_timeout,
+        deadline=settings.REQUEST_BODY_TIMEOUT_SECONDS,
     )
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)

@@ -72,6 +72,12 @@ class RequestContext:
 BODY_IDLE_TIMEOUT = 30.0
 
 
+# The idle timer resets with every byte, so one byte every 25 s would still hold a request
+# for ever: a body with a size limit must also arrive whole within this (SNS itself gives
+# up after 15 s). Streamed imports, which have no limit, have no deadline either.
+BODY_DEADLINE = 60.0
+
+
 class BodyStalled(BouncerError):
     status_code = 408
     cause = "body_stalled"
@@ -93,11 +99,13 @@ class BodyLimit:
         limits: Mapping[str, int | None],
         default: int | None,
         idle_timeout: float = BODY_IDLE_TIMEOUT,
+        deadline: float = BODY_DEADLINE,
     ) -> None:
         self.app = app
         self.limits = dict(limits)
         self.default = default
         self.idle_timeout = idle_timeout
+        self.deadline = deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,21 +121,30 @@ class BodyLimit:
         complete = not _has_body(scope)  # the whole body has arrived, or the client has gone
         cut_short: BouncerError | None = None
         started = False
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.deadline if limit is not None else None
 
         async def guarded_receive() -> Message:
             nonlocal received, complete, cut_short
             if complete:
                 # Only http.disconnect can follow (StreamingResponse waits for it): no timeout.
                 return await receive()
+            wait = self.idle_timeout if due is None else min(self.idle_timeout, due - loop.time())
             try:
                 # asyncio.timeout, not wait_for: wait_for wraps receive() in a task of its own.
-                async with asyncio.timeout(self.idle_timeout):
+                async with asyncio.timeout(max(wait, 0.0)):
                     message = await receive()
             except TimeoutError:
-                cut_short = BodyStalled(
-                    f"no part of the request body arrived for {self.idle_timeout:g} s: "
-                    "send the whole body without pausing"
-                )
+                if due is not None and loop.time() >= due:
+                    cut_short = BodyStalled(
+                        f"the request body took longer than {self.deadline:g} s to arrive: "
+                        "send it at once"
+                    )
+                else:
+                    cut_short = BodyStalled(
+                        f"no part of the request body arrived for {self.idle_timeout:g} s: "
+                        "send the whole body without pausing"
+                    )
                 raise cut_short from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":

@@ -21,14 +21,25 @@ __all__ = [
 ]
 
 
+# Column widths, each several times the longest value AWS writes (see README, "Limits").
+# An SNS MessageId is a UUID (36); sns.envelope refuses a longer one than this.
+SNS_MESSAGE_ID_LENGTH = 128
+# arn:aws-us-gov:sns:us-gov-west-1:<12 digits>:<256-character name>.fifo is 309 characters;
+# sns.envelope refuses a longer TopicArn than this.
+TOPIC_ARN_LENGTH = 1024
+# SES message ids are about 60 characters; a longer one (not SES's) is clipped with a
+# marker (db.storable). Bounded, unlike the free text around it, because it is indexed.
+SES_MESSAGE_ID_LENGTH = 256
+
+
 class SnsMessage(Base):
     """Every SNS message accepted at /sns, once per MessageId (SNS delivers at least once)."""
 
     __tablename__ = "sns_message"
 
-    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(SNS_MESSAGE_ID_LENGTH), primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
-    topic_arn: Mapped[str] = mapped_column(String(256))
+    topic_arn: Mapped[str] = mapped_column(String(TOPIC_ARN_LENGTH))
     subject: Mapped[str | None] = mapped_column(Text)
     # The Message exactly as signed: for SES, the event JSON.
     message: Mapped[str] = mapped_column(Text)
@@ -44,12 +55,12 @@ class Subscription(Base):
 
     __tablename__ = "subscription"
 
-    topic_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
+    topic_arn: Mapped[str] = mapped_column(String(TOPIC_ARN_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))  # pending | confirmed | unsubscribed
     token: Mapped[str | None] = mapped_column(Text)
     subscribe_url: Mapped[str | None] = mapped_column(Text)
     confirmed_via: Mapped[str | None] = mapped_column(String(8))  # api | url
-    last_message_id: Mapped[str] = mapped_column(String(128))
+    last_message_id: Mapped[str] = mapped_column(String(SNS_MESSAGE_ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -67,15 +78,17 @@ class Event(Base):
     # One effect per SES event: sha256 of (feedbackId, recipient) for bounces and
     # complaints, (SES message id, type, recipient) for the rest (SPEC §3).
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-    sns_message_id: Mapped[str] = mapped_column(String(128))
+    sns_message_id: Mapped[str] = mapped_column(String(SNS_MESSAGE_ID_LENGTH))
     type: Mapped[str] = mapped_column(String(32))
-    subtype: Mapped[str | None] = mapped_column(String(64))
-    bounce_type: Mapped[str | None] = mapped_column(String(32))
-    ses_message_id: Mapped[str | None] = mapped_column(String(256))
-    feedback_id: Mapped[str | None] = mapped_column(String(256))
+    # What SES copies from the remote server or the ISP is free text, stored whole (the
+    # SNS message bounds it at 256 KiB): subtypes, feedback ids, DSN status, diagnostics.
+    subtype: Mapped[str | None] = mapped_column(Text)
+    bounce_type: Mapped[str | None] = mapped_column(Text)
+    ses_message_id: Mapped[str | None] = mapped_column(String(SES_MESSAGE_ID_LENGTH))
+    feedback_id: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(String(320))
     email_display: Mapped[str | None] = mapped_column(String(320))
-    status: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(Text)
     diagnostic_code: Mapped[str | None] = mapped_column(Text)
     # What the policy made of it: hard_bounce, soft_bounce, complaint, unsubscribe,
     # delivery or record_only.
@@ -113,11 +126,11 @@ class Suppression(Base):
     display: Mapped[str] = mapped_column(String(320))
     domain: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(16))
-    subtype: Mapped[str | None] = mapped_column(String(64))
+    subtype: Mapped[str | None] = mapped_column(Text)
     diagnostic_code: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(8))  # sns | api | cli | import | sync
-    ses_message_id: Mapped[str | None] = mapped_column(String(256))
-    feedback_id: Mapped[str | None] = mapped_column(String(256))
+    ses_message_id: Mapped[str | None] = mapped_column(String(SES_MESSAGE_ID_LENGTH))
+    feedback_id: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -153,7 +166,7 @@ class Send(Base):
     __tablename__ = "send"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    ses_message_id: Mapped[str | None] = mapped_column(String(256))
+    ses_message_id: Mapped[str | None] = mapped_column(String(SES_MESSAGE_ID_LENGTH))
     sender: Mapped[str] = mapped_column(String(998))
     sent_to: Mapped[list[str]] = mapped_column(JSON)
     suppressed: Mapped[list[dict[str, str]]] = mapped_column(JSON)

@@ -25,19 +25,26 @@ def is_database_outage(err: BaseException) -> bool:
         return True
     if isinstance(err, _TRANSIENT):
         return True
-    # asyncpg raises its own connection errors, which SQLAlchemy may wrap as DBAPIError.
+    # asyncpg raises its own connection errors, which SQLAlchemy wraps twice (DBAPIError,
+    # whose .orig is its adapter's Error, whose __cause__ is asyncpg's): look down the chain.
+    seen: set[int] = {id(err)}
     cause = getattr(err, "orig", None) or err.__cause__
-    return (
-        cause is not None
-        and cause is not err
-        and type(cause).__name__
-        in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-            "InterfaceError",
-            "TooManyConnectionsError",
-            "AdminShutdownError",
-            "CrashShutdownError",
-        }
-    )
+    while cause is not None and id(cause) not in seen:
+        if type(cause).__name__ in _ASYNCPG_OUTAGES:
+            return True
+        seen.add(id(cause))
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
+_ASYNCPG_OUTAGES = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+    }
+)

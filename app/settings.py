@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     DATABASE_URL: str | None = None
     DATA_DIR: Path = Path("data")
     AUTO_MIGRATE: bool = True
+    # Each statement the service runs waits at most this long (a frozen connection, a
+    # lock held elsewhere), so /sns answers 503 within SNS's 15 s (README, "Limits").
+    DATABASE_STATEMENT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=3600)
+
+    # How long a client may take to send its request line and headers, and its whole
+    # body (imports, streamed, excepted): README, "Limits".
+    REQUEST_HEADER_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=3600)
+    REQUEST_BODY_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=86400)
 
     # SPEC §2: the SNS endpoint
     SNS_TOPIC_ARNS: CommaList = Field(default_factory=list)

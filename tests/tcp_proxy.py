@@ -4,7 +4,9 @@ A live server whose DATABASE_URL names the proxy reaches PostgreSQL through it.
 ``cut()`` drops every connection at once (a reset, as when the database crashes or a
 link fails) and then either refuses new ones (nothing listens: the database is down)
 or, with ``hold=True``, accepts them and passes nothing (a black hole: a partition, a
-stalled failover). ``restore()`` ends the outage; held connections then go through,
+stalled failover). ``freeze()`` resets nothing: open connections go silent mid-query and
+new ones are held, as when the database host vanishes without a reset. ``restore()`` ends
+the outage; held connections then go through,
 late, as they would when a partition heals.
 
 The proxy runs its own event loop on a thread, so a test may block its own loop
@@ -104,6 +106,9 @@ class TcpProxy:
         # Set while traffic flows; cleared by a cut. Touched only on the proxy's loop.
         self._flowing = asyncio.Event()
         self._flowing.set()
+        # Cleared by a freeze: open connections keep their sockets but pass no bytes.
+        self._passing = asyncio.Event()
+        self._passing.set()
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self.connections = 0  # forwarded to the target since the start
         self.dropped = 0  # connections a cut reset
@@ -116,6 +121,10 @@ class TcpProxy:
     def cut(self, *, hold: bool = False) -> None:
         """Reset every connection; then refuse new ones, or hold them silent (``hold``)."""
         self._server.run(self._cut(hold=hold))
+
+    def freeze(self) -> None:
+        """Pass nothing and close nothing: every connection hangs, open or new."""
+        self._server.run(self._freeze())
 
     def restore(self) -> None:
         """Listen and forward again; held connections go through now."""
@@ -132,9 +141,14 @@ class TcpProxy:
             self.dropped += 1
         self._links.clear()
 
+    async def _freeze(self) -> None:
+        self._flowing.clear()
+        self._passing.clear()
+
     async def _restore(self) -> None:
         if not self._server.listening:
             await self._server.listen()
+        self._passing.set()
         self._flowing.set()
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -148,8 +162,8 @@ class TcpProxy:
         self._links.add(link)
         self.connections += 1
         pumps = [
-            asyncio.create_task(_pump(reader, up_writer)),
-            asyncio.create_task(_pump(up_reader, writer)),
+            asyncio.create_task(_pump(reader, up_writer, self._passing)),
+            asyncio.create_task(_pump(up_reader, writer, self._passing)),
         ]
         try:
             # Either side closing ends the pair, as a real connection through a NAT would.
@@ -176,8 +190,11 @@ class TcpProxy:
         self.close()
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, passing: asyncio.Event
+) -> None:
     with contextlib.suppress(OSError):
         while data := await reader.read(64 * 1024):
+            await passing.wait()  # a frozen link keeps what it read, and sends it on restore
             writer.write(data)
             await writer.drain()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from app import migrate
+from app import migrate, scrape
 from app.api.deps import DatabaseDep
 from app.outages import is_database_outage
 
@@ -51,5 +51,7 @@ async def readyz(database: DatabaseDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, database: DatabaseDep) -> Response:
+    gauges: scrape.ListGauges = request.app.state.gauges
+    await gauges.refresh(database)
+    return Response(scrape.render(gauges), media_type=CONTENT_TYPE_LATEST)

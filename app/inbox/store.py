@@ -33,7 +33,8 @@ async def record_message(session: AsyncSession, message: SnsMessage, *, now: dat
             "topic_arn": message.topic_arn,
             "subject": storable(message.subject),
             "message": storable(message.message) or "",
-            "signature_version": message.signature_version,
+            # "1" or "2" once verified; anything with SNS_VERIFY_SIGNATURES=false (emulators).
+            "signature_version": storable(message.signature_version, limit=4),
             "sent_at": message.timestamp,
             "received_at": now,
         },
@@ -60,8 +61,8 @@ async def save_subscription(
     insert = insert_for(session)
     values = {
         "status": status,
-        "token": message.token,
-        "subscribe_url": message.subscribe_url,
+        "token": storable(message.token),
+        "subscribe_url": storable(message.subscribe_url),
         "confirmed_via": confirmed_via,
         "last_message_id": message.message_id,
         "updated_at": now,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, storable, table_of
-from app.models import Event
+from app.models import SES_MESSAGE_ID_LENGTH, Event
 from app.ses.events import SesEvent
 
 # Bounces and complaints carry a feedbackId that both SES shapes share (SPEC §3).
@@ -30,7 +30,9 @@ def dedupe_key(event: SesEvent, email: str | None, *, sns_message_id: str) -> st
         # Nothing from SES identifies it (setup notices, foreign messages): the SNS
         # MessageId is all there is, and SNS de-duplication already covers it.
         parts = ["sns", sns_message_id, email or ""]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    # surrogatepass: SES text may carry a lone surrogate escape, which has no UTF-8 form;
+    # the key still tells it apart from every other value.
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,10 @@ async def record(
     shared = {
         "sns_message_id": sns_message_id,
         "type": event.type,
-        "subtype": storable(event.subtype, limit=64),
-        "bounce_type": storable(event.bounce_type, limit=32),
-        "ses_message_id": storable(event.ses_message_id, limit=256),
-        "feedback_id": storable(event.feedback_id, limit=256),
+        "subtype": storable(event.subtype),
+        "bounce_type": storable(event.bounce_type),
+        "ses_message_id": storable(event.ses_message_id, limit=SES_MESSAGE_ID_LENGTH),
+        "feedback_id": storable(event.feedback_id),
         "occurred_at": event.occurred_at or now,
         "received_at": now,
     }
@@ -85,7 +87,7 @@ async def record(
             "dedupe_key": row.dedupe_key,
             "email": row.email,
             "email_display": row.email_display,
-            "status": storable(row.status, limit=64),
+            "status": storable(row.status),
             "diagnostic_code": storable(row.diagnostic_code),
             "verdict": row.verdict,
         }

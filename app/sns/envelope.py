@@ -29,6 +29,16 @@ _SPELLINGS = {
     "UnsubscribeURL": ("UnsubscribeURL", "UnsubscribeUrl"),
 }
 
+# SNS message ids are UUIDs (36 characters) and topic ARNs at most 309 characters
+# (arn:aws-us-gov:sns:us-gov-west-1:<account>:<256-character name>.fifo); these bounds,
+# the widths bouncer stores them in (app.models), leave room and refuse only what no
+# SNS topic sends. Nor does a NUL, which PostgreSQL cannot store (a line break is refused
+# later, as a signing trick: signature.check_single_line).
+# https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
+# https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+MAX_MESSAGE_ID = 128
+MAX_TOPIC_ARN = 1024
+
 # The headers SNS adds to each POST, and the body field each must agree with.
 # https://docs.aws.amazon.com/sns/latest/dg/http-header.html
 _HEADERS = {
@@ -84,6 +94,8 @@ def parse_envelope(body: bytes, headers: Mapping[str, str]) -> SnsMessage:
     is_confirmation = kind != NOTIFICATION
     token = _required(data, "Token") if is_confirmation else None
     subscribe_url = _present(urls, "SubscribeURL", kind) if is_confirmation else None
+    _check_identifier(fields, "MessageId", MAX_MESSAGE_ID, "a UUID")
+    _check_identifier(fields, "TopicArn", MAX_TOPIC_ARN, "an SNS topic ARN")
     region_of_topic(fields["TopicArn"])
     for name, value in lowered.items():
         expected = _HEADERS.get(name)
@@ -110,6 +122,16 @@ def parse_envelope(body: bytes, headers: Mapping[str, str]) -> SnsMessage:
         unsubscribe_url=urls["UnsubscribeURL"],
         raw=MappingProxyType(data),
     )
+
+
+def _check_identifier(fields: Mapping[str, str], name: str, limit: int, what: str) -> None:
+    value = fields[name]
+    if len(value) > limit:
+        raise EnvelopeInvalid(
+            f"{name} is {len(value)} characters long; SNS sends {what}, at most {limit} characters"
+        )
+    if "\x00" in value:
+        raise EnvelopeInvalid(f"{name} contains a NUL character; SNS sends {what}")
 
 
 def _decode(body: bytes) -> dict[str, Any]:

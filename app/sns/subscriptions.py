@@ -12,7 +12,7 @@ import boto3
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.errors import Unavailable
+from app.errors import Forbidden, Unavailable
 from app.sns.certificates import check_subscribe_url
 from app.sns.envelope import SUBSCRIPTION_CONFIRMATION, SnsMessage
 
@@ -77,6 +77,12 @@ class SubscriptionConfirmer:
         check_subscribe_url(url, topic_region=message.region)
         try:
             response = await self._http.get(url, follow_redirects=False, timeout=self._timeout)
+        except httpx.InvalidURL as err:
+            # Passed the host rule but cannot be requested (httpx caps a URL at 64 KiB);
+            # SNS's own SubscribeURLs are a few hundred characters.
+            raise Forbidden(
+                f"SubscribeURL cannot be requested ({err}); it was not requested"
+            ) from err
         except httpx.HTTPError as err:
             raise Unavailable(
                 f"could not request the SubscribeURL of {message.topic_arn}: "

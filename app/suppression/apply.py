@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import metrics
 from app.addresses import Address, InvalidAddress, parse_address
 from app.db import storable
+from app.models import SES_MESSAGE_ID_LENGTH
 from app.ses import history
 from app.ses.events import SesEvent, SesRecipient
 from app.suppression import policy, store
@@ -31,12 +31,17 @@ _STATEFUL = frozenset(
 
 @dataclass
 class Applied:
-    """What one SES event did: new history rows, duplicates skipped, addresses suppressed."""
+    """What one SES event did: new history rows, duplicates skipped, addresses suppressed.
+
+    The caller counts it in the metrics once its transaction has committed.
+    """
 
     recorded: int = 0
     duplicates: int = 0
     suppressed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # The reason of each entry added or updated, in the order of ``suppressed``.
+    reasons: list[str] = field(default_factory=list)
 
 
 async def apply_event(
@@ -72,7 +77,6 @@ async def apply_event(
         if row.dedupe_key not in new:
             continue
         applied.recorded += 1
-        metrics.SES_EVENTS.labels(event.type).inc()
         verdict = policy.Verdict(row.verdict)
         if verdict in _STATEFUL:
             await _settle(session, event, address, recipient, verdict, rules, now, applied)
@@ -92,7 +96,6 @@ async def _record_without_recipient(
     )
     if await history.record(session, event, [row], sns_message_id=sns_message_id, now=now):
         applied.recorded += 1
-        metrics.SES_EVENTS.labels(event.type).inc()
     else:
         applied.duplicates += 1
 
@@ -133,7 +136,7 @@ async def _settle(
     change = await store.put(session, entry, actor="sns", now=now, replace_active=False)
     if change != "unchanged":
         applied.suppressed.append(address.normalized)
-        metrics.SUPPRESSIONS_ADDED.labels(reason).inc()
+        applied.reasons.append(reason)
 
 
 async def _settle_soft_bounces(
@@ -165,7 +168,7 @@ async def _settle_soft_bounces(
     change = await store.settle_soft_bounce(session, entry, address.normalized, now=now)
     if change in ("added", "updated"):
         applied.suppressed.append(address.normalized)
-        metrics.SUPPRESSIONS_ADDED.labels("soft_bounce").inc()
+        applied.reasons.append("soft_bounce")
 
 
 def _entry(
@@ -181,9 +184,9 @@ def _entry(
         display=address.display,
         reason=reason,
         source="sns",
-        subtype=event.subtype,
+        subtype=storable(event.subtype),
         diagnostic_code=storable(recipient.diagnostic_code),
-        ses_message_id=storable(event.ses_message_id),
+        ses_message_id=storable(event.ses_message_id, limit=SES_MESSAGE_ID_LENGTH),
         feedback_id=storable(event.feedback_id),
         expires_at=expires_at,
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import moments
@@ -134,6 +134,15 @@ async def check_each(session: AsyncSession, raws: Sequence[str], *, now: datetim
         else:
             allowed.append(raw)
     return CheckResult(suppressed, allowed, invalid)
+
+
+async def count_by_reason(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Active entries by reason (the /metrics gauges): one grouped count."""
+    active = or_(Suppression.expires_at.is_(None), Suppression.expires_at > now)
+    rows = await session.execute(
+        select(Suppression.reason, func.count()).where(active).group_by(Suppression.reason)
+    )
+    return {reason: int(count) for reason, count in rows.all()}
 
 
 async def check(
