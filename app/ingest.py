@@ -205,7 +205,7 @@ class Ingest:
             )
             try:
                 async with self._transaction() as session:
-                    await store.mark_failed(session, message, now=self.clock())
+                    await store.mark_failed(session, message, error=err.message, now=self.clock())
             except Unavailable:
                 log.warning("could not record the failed confirmation: the database is down")
             raise

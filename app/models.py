@@ -56,11 +56,14 @@ class Subscription(Base):
     __tablename__ = "subscription"
 
     topic_arn: Mapped[str] = mapped_column(String(TOPIC_ARN_LENGTH), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending | confirmed | unsubscribed
+    # pending | confirmed | unsubscribed | failed (confirming it failed: see last_error)
+    status: Mapped[str] = mapped_column(String(16))
     token: Mapped[str | None] = mapped_column(Text)
     subscribe_url: Mapped[str | None] = mapped_column(Text)
     confirmed_via: Mapped[str | None] = mapped_column(String(8))  # api | url
     last_message_id: Mapped[str] = mapped_column(String(SNS_MESSAGE_ID_LENGTH))
+    # Why the last confirmation failed, for the operator who retries it; None otherwise.
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

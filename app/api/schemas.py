@@ -203,6 +203,11 @@ class SubscriptionOut(BaseModel):
         "updated_at; retry with POST /v1/subscriptions/confirm)",
     )
     confirmed_via: str | None = Field(examples=["api"], description="api or url")
+    last_error: str | None = Field(
+        default=None,
+        examples=[None],
+        description="why the last confirmation failed (status failed); null otherwise",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -27,7 +27,7 @@ from app.sns.subscriptions import make_sns_client_factory
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
-COLUMNS = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at")
+COLUMNS = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at", "last_error")
 # SNS (or the SubscribeURL) did not confirm: AWS's answer, not the database's nor the input's.
 NOT_CONFIRMED = 4
 

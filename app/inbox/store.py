@@ -49,6 +49,10 @@ async def is_known_message(session: AsyncSession, message_id: str) -> bool:
     return found is not None
 
 
+# An error message quotes at most a short answer; keep a list of subscriptions readable.
+LAST_ERROR_LENGTH = 1000
+
+
 async def save_subscription(
     session: AsyncSession,
     message: SnsMessage,
@@ -65,6 +69,7 @@ async def save_subscription(
         "subscribe_url": storable(message.subscribe_url),
         "confirmed_via": confirmed_via,
         "last_message_id": message.message_id,
+        "last_error": None,
         "updated_at": now,
     }
     statement = insert(Subscription).values(topic_arn=message.topic_arn, created_at=now, **values)
@@ -73,17 +78,20 @@ async def save_subscription(
     )
 
 
-async def mark_failed(session: AsyncSession, message: SnsMessage, *, now: datetime) -> None:
+async def mark_failed(
+    session: AsyncSession, message: SnsMessage, *, error: str, now: datetime
+) -> None:
     """Record that confirming the topic's subscription failed, with what an operator needs
     to retry it; a confirmed subscription stays confirmed (a second confirmation that fails
     leaves the one that works)."""
     insert = insert_for(session)
     values = {
         "status": "failed",
-        "token": message.token,
-        "subscribe_url": message.subscribe_url,
+        "token": storable(message.token),
+        "subscribe_url": storable(message.subscribe_url),
         "confirmed_via": None,
         "last_message_id": message.message_id,
+        "last_error": storable(error, limit=LAST_ERROR_LENGTH),
         "updated_at": now,
     }
     statement = insert(Subscription).values(topic_arn=message.topic_arn, created_at=now, **values)
@@ -101,6 +109,7 @@ async def mark_confirmed(session: AsyncSession, topic_arn: str, *, via: str, now
     if subscription is not None:
         subscription.status = "confirmed"
         subscription.confirmed_via = via
+        subscription.last_error = None
         subscription.updated_at = now
 
 

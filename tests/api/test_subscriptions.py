@@ -32,6 +32,8 @@ class TestFailedConfirmation:
         [row] = await _listed(client)
         assert (row["topic_arn"], row["status"]) == (TOPIC, "failed")
         assert row["confirmed_via"] is None
+        # What went wrong is listed, not only logged: the operator acts on it.
+        assert "HTTP 500" in row["last_error"]
         failed_at = datetime.fromisoformat(row["updated_at"])
 
         edge.respond = lambda _: httpx.Response(200)
@@ -42,6 +44,7 @@ class TestFailedConfirmation:
         assert confirmed.json() == {"topic_arn": TOPIC, "status": "confirmed"}
         [row] = await _listed(client)
         assert (row["status"], row["confirmed_via"]) == ("confirmed", "url")
+        assert row["last_error"] is None
         assert datetime.fromisoformat(row["updated_at"]) >= failed_at
         # The SubscribeURL was requested twice: SNS's try and the operator's.
         assert len(edge.requests) == 2
