@@ -42,7 +42,9 @@ ARN_GOV = f"arn:aws-us-gov:sns:us-gov-west-1:123456789012:{NAME_256}.fifo"
 ARN_CN = f"arn:aws-cn:sns:cn-northwest-1:123456789012:{NAME_256}"
 ARN_257 = f"arn:aws:sns:us-east-1:123456789012:{NAME_256}x"
 ARN_COLON = f"arn:aws:sns:us-east-1:123456789012:{NAME_256[:20]}:x"
-ALLOWED = [TOPIC, ARN_256, ARN_FIFO, ARN_GOV, ARN_CN, ARN_257, ARN_COLON]
+# ARN_COLON cannot be allowed: SNS_TOPIC_ARNS refuses an entry of more than six fields at
+# start. The envelope refuses it (400) before any allowlist is asked.
+ALLOWED = [TOPIC, ARN_256, ARN_FIFO, ARN_GOV, ARN_CN, ARN_257]
 
 ADDRESS = "jane@example.com"
 LOCAL_64 = "a" * 64
