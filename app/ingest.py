@@ -192,11 +192,13 @@ class Ingest:
         return "confirmed"
 
     async def _confirm(self, message: SnsMessage) -> Literal["api", "url"]:
-        """Confirm; a failure is recorded as status ``failed`` (listed by /v1/subscriptions,
-        retried by SNS or with POST /v1/subscriptions/confirm) and raised as before."""
+        """Confirm; a failure to reach SNS is recorded as status ``failed`` (listed by
+        /v1/subscriptions, retried by SNS or with POST /v1/subscriptions/confirm) and raised
+        as before. A refusal (a SubscribeURL bouncer will not request) is a refused message:
+        like every refused message at /sns, it leaves nothing stored."""
         try:
             return await self.confirmer.confirm(message)
-        except BouncerError as err:
+        except Unavailable as err:
             log.warning(
                 "confirming the subscription to %s failed: %s",
                 message.topic_arn,
