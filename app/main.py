@@ -149,9 +149,7 @@ def create_app(
             )
         except UnsafePath as err:
             raise StartupError(str(err)) from None
-        database = await prepare_database(
-            settings, statement_timeout=settings.DATABASE_STATEMENT_TIMEOUT_SECONDS
-        )
+        database = await prepare_database(settings, statement_timeout=settings.statement_timeout)
         http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
         factory = (
             make_sns_client_factory()

@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     AUTO_MIGRATE: bool = True
     # Each statement the service runs waits at most this long (a frozen connection, a
     # lock held elsewhere), so /sns answers 503 within SNS's 15 s (README, "Limits").
-    DATABASE_STATEMENT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=3600)
+    # Unset: 5 s on PostgreSQL; 10 s on SQLite, where it is the wait for the write lock
+    # (writers queue for it, each holding it for milliseconds, and a local file never
+    # freezes like a network link; 5 s turned a busy 2-core host's queue into 503s).
+    DATABASE_STATEMENT_TIMEOUT_SECONDS: float | None = Field(default=None, gt=0, le=3600)
 
     # How long a client may take to send its request line and headers, and its whole
     # body (imports, streamed, excepted): README, "Limits".
@@ -159,6 +162,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @property
+    def statement_timeout(self) -> float:
+        """DATABASE_STATEMENT_TIMEOUT_SECONDS, else the default for the database in use."""
+        if self.DATABASE_STATEMENT_TIMEOUT_SECONDS is not None:
+            return self.DATABASE_STATEMENT_TIMEOUT_SECONDS
+        return 10.0 if self.database_url.startswith("sqlite") else 5.0
 
     @property
     def database_url(self) -> str:

@@ -127,9 +127,12 @@ class TestListGauges:
         assert sample(scraped, "bouncer_suppression_entries", 'reason="complaint"') == 1
         assert sample(scraped, "bouncer_suppression_entries", 'reason="manual"') == 1
         assert sample(scraped, "bouncer_suppression_entries", 'reason="soft_bounce"') == 0
-        # No sends through bouncer: the events are the denominator (2 bounces, 2 deliveries).
-        assert sample(scraped, "bouncer_bounce_rate_24h") == 0.5
-        assert sample(scraped, "bouncer_complaint_rate_24h") == 0.25
+        # No sends through bouncer: the events are the denominator, as /v1/stats divides
+        # (SPEC §4 Edges): 2 bounces + 1 complaint + 2 deliveries.
+        assert sample(scraped, "bouncer_bounce_rate_24h") == 0.4
+        assert sample(scraped, "bouncer_complaint_rate_24h") == 0.2
+        stats = await client.get("/v1/stats?window=24h", headers=WRITE)
+        assert (stats.json()["bounce_rate"], stats.json()["complaint_rate"]) == (0.4, 0.2)
 
     async def test_cached_between_scrapes(
         self, app: FastAPI, client: httpx.AsyncClient, signer: SnsSigner

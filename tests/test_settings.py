@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.settings import describe_settings_error, normalize_database_url
+from app.settings import Settings, describe_settings_error, normalize_database_url
 from tests.conftest import make_settings
 
 
@@ -105,3 +105,37 @@ class TestBadValues:
         line = describe_settings_error(caught.value)
         assert name in line
         assert "\n" not in line
+
+
+class TestStatementTimeout:
+    """DATABASE_STATEMENT_TIMEOUT_SECONDS: unset, 5 s on PostgreSQL and 10 s for SQLite's
+    write-lock queue; set, the same bound on both."""
+
+    @pytest.mark.parametrize(
+        ("env", "expected"),
+        [
+            ({}, 10.0),
+            ({"DATABASE_URL": "postgresql://u@h/db"}, 5.0),
+            ({"DATABASE_STATEMENT_TIMEOUT_SECONDS": "2.5"}, 2.5),
+            (
+                {"DATABASE_URL": "postgresql://u@h/db", "DATABASE_STATEMENT_TIMEOUT_SECONDS": "8"},
+                8.0,
+            ),
+        ],
+    )
+    def test_default_per_database(
+        self, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: float
+    ) -> None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        monkeypatch.delenv("DATABASE_STATEMENT_TIMEOUT_SECONDS", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert Settings().statement_timeout == expected
+
+    @pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+    def test_refuses_a_bound_that_is_no_bound(
+        self, monkeypatch: pytest.MonkeyPatch, value: str
+    ) -> None:
+        monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_SECONDS", value)
+        with pytest.raises(ValidationError):
+            Settings()
