@@ -110,6 +110,22 @@ def test_export_takes_the_format_from_the_extension(database_url: str, tmp_path:
     assert "exported 1 entry as ndjson to stdout" in to_stdout.stderr
 
 
+def test_export_to_a_dash_writes_stdout_not_a_file(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bouncer suppressions export - | gzip` is how most tools spell stdout; a file named
+    # "-" in the working directory and an empty pipe would be the list silently elsewhere.
+    monkeypatch.chdir(tmp_path)
+    env = {"DATABASE_URL": database_url}
+    assert invoke(env, "suppressions", "add", "ann@example.com").exit_code == 0
+    result = invoke(env, "suppressions", "export", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("email,reason,")
+    assert "ann@example.com" in result.stdout
+    assert "exported 1 entry as csv to stdout" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_export_into_a_closed_pipe_ends_quietly(database_url: str, tmp_path: Path) -> None:
     source = tmp_path / "many.csv"
     source.write_text("email\n" + "".join(f"u{n}@example.com\n" for n in range(20000)))

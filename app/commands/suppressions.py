@@ -167,13 +167,17 @@ def format_of(file: Path | None, given: transfer.Format | None) -> transfer.Form
 
 @app.command(epilog=EXIT_CODES + " 141: stdout was closed (`| head`).")
 def export(
-    file: Annotated[Path | None, typer.Argument(dir_okay=False, help="default: stdout")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="default (or -): stdout")
+    ] = None,
     fmt: Annotated[
         transfer.Format | None,
         typer.Option("--format", help="csv or ndjson; default: from FILE's extension, else csv"),
     ] = None,
 ) -> None:
     """Write every active entry as CSV or NDJSON; says how many and where on stderr."""
+    if file is not None and str(file) == "-":
+        file = None  # "-" is stdout, as for cat, tar or curl -o
     chosen = format_of(file, fmt)
     count = 0
     with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:
