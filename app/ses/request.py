@@ -71,7 +71,9 @@ class SendRequest(BaseModel):
     template_data: dict[str, Any] | str | None = Field(
         None, description="the template's variables: an object or a JSON object as text"
     )
-    configuration_set: str | None = Field(None, description="default SES_CONFIGURATION_SET")
+    configuration_set: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{0,64}$", description="default SES_CONFIGURATION_SET"
+    )
     tags: dict[str, str] = Field(default_factory=dict, examples=[{"campaign": "shipping"}])
 
     @model_validator(mode="after")
