@@ -22,7 +22,8 @@ from app.errors import AllRecipientsSuppressed, SesRejected
 from app.models import Send
 from app.ses import sends
 from app.ses.failures import Backoff
-from app.ses.request import SendRequest, strip_bcc
+from app.ses.headers import strip_bcc
+from app.ses.request import SendRequest
 from app.ses.sender import (
     SES_CONFIG,
     Sender,
