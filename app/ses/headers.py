@@ -53,7 +53,8 @@ def strip_bcc(raw: str) -> str:
             kept.extend(lines[index:])
             break
         if line[:1] not in (" ", "\t"):  # not a folded continuation: a new field
-            dropping = line.split(":", 1)[0].strip().lower() == "bcc"
+            # Resent-Bcc (RFC 5322 §3.6.6) holds blind addresses just as Bcc does.
+            dropping = line.split(":", 1)[0].strip().lower() in ("bcc", "resent-bcc")
         if not dropping:
             kept.append(line)
     return "".join(kept)

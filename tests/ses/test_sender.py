@@ -168,6 +168,12 @@ class TestStripBcc:
             "From: s@x.org\r\nTo: a@x.org\r\n\r\nBcc: this line is body text\r\n"
         )
 
+    def test_resent_bcc_goes_too(self) -> None:
+        # RFC 5322 §3.6.6: Resent-Bcc is a Bcc for a resent message, its addresses as
+        # blind; SES would show them to every recipient.
+        raw = "From: s@x.org\r\nResent-Bcc: hidden@x.org\r\nTo: a@x.org\r\n\r\nbody\r\n"
+        assert strip_bcc(raw) == "From: s@x.org\r\nTo: a@x.org\r\n\r\nbody\r\n"
+
     def test_without_bcc_nothing_changes(self) -> None:
         raw = "From: s@x.org\nTo: a@x.org\n\nbody\n"
         assert strip_bcc(raw) == raw
