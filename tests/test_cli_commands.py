@@ -130,3 +130,12 @@ def test_confirm_refusals_change_nothing(
     assert done.exit_code == code, done.output
     assert says in done.stderr
     assert run_isolated(lambda: _status(database_url)) == status
+
+
+def test_events_for_a_malformed_address_is_one_line_and_exit_2(database_url: str) -> None:
+    # Exit 1 means "found" to a script, and a traceback is no answer: `bouncer events bad`
+    # is bad input, like every other command's.
+    result = invoke({"DATABASE_URL": database_url}, "events", "not-an-address")
+    assert result.exit_code == 2, result.output
+    assert "not a valid email address" in result.stderr
+    assert "Traceback" not in result.output

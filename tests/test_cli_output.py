@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -108,6 +110,37 @@ def test_export_takes_the_format_from_the_extension(database_url: str, tmp_path:
     to_stdout = invoke(env, "suppressions", "export", "--format", "ndjson")
     assert json.loads(to_stdout.stdout)["email"] == "ann@example.com"
     assert "exported 1 entry as ndjson to stdout" in to_stdout.stderr
+
+
+def test_csv_output_never_writes_a_cell_a_spreadsheet_would_run(database_url: str) -> None:
+    # SPEC §4 Edges: `list --format csv > list.csv` is a CSV export as much as `export`, and
+    # its cells (an address, a note, a remote server's diagnostic) are strangers' text.
+    env = {"DATABASE_URL": database_url}
+    added = invoke(env, "suppressions", "add", "=cmd@example.com", "--note", "@SUM(1+1)")
+    assert added.exit_code == 0, added.output
+    listed = invoke(env, "suppressions", "list", "--format", "csv")
+    assert listed.exit_code == 0, listed.output
+    [row] = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert (row["email"], row["note"]) == ("'=cmd@example.com", "'@SUM(1+1)")
+    checked = invoke(env, "suppressions", "check", "=cmd@example.com", "--format", "csv")
+    assert "'=cmd@example.com" in checked.stdout
+    assert "\n=cmd" not in checked.stdout
+
+
+def test_export_to_a_dash_writes_stdout_not_a_file(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bouncer suppressions export - | gzip` is how most tools spell stdout; a file named
+    # "-" in the working directory and an empty pipe would be the list silently elsewhere.
+    monkeypatch.chdir(tmp_path)
+    env = {"DATABASE_URL": database_url}
+    assert invoke(env, "suppressions", "add", "ann@example.com").exit_code == 0
+    result = invoke(env, "suppressions", "export", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("email,reason,")
+    assert "ann@example.com" in result.stdout
+    assert "exported 1 entry as csv to stdout" in result.stderr
+    assert not (tmp_path / "-").exists()
 
 
 def test_export_into_a_closed_pipe_ends_quietly(database_url: str, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from app.api.schemas import (
     Text,
     error_responses,
 )
-from app.suppression import entries
+from app.suppression import entries, listing
 
 
 class _Address(Convertor[str]):
@@ -100,11 +100,11 @@ async def list_entries(
     until: Annotated[Moment | None, Query(description="created before (no offset: UTC)")] = None,
     q: Annotated[Text | None, Query(description="address prefix", max_length=320)] = None,
     include_expired: bool = False,
-    limit: Annotated[int, Query(ge=1, le=entries.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=listing.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> SuppressionPage:
-    filters = entries.Filters(reason, domain, since, until, q, include_expired)
-    page = await entries.page(session, filters, cursor=cursor, limit=limit, now=datetime.now(UTC))
+    filters = listing.Filters(reason, domain, since, until, q, include_expired)
+    page = await listing.page(session, filters, cursor=cursor, limit=limit, now=datetime.now(UTC))
     return SuppressionPage(
         items=[SuppressionOut.model_validate(row) for row in page.items],
         next_cursor=page.next_cursor,

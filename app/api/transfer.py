@@ -54,8 +54,9 @@ _IMPORT_BODY = {
     },
 }
 
-# Content types that name a format. Any other (none, text/plain, application/octet-stream
-# as curl --data-binary and most tools send) leaves ?format= to decide.
+# Content types that name a format. Any other (none, text/plain, application/octet-stream,
+# or application/x-www-form-urlencoded, which is what `curl --data-binary @file` sends
+# unless told otherwise) leaves ?format= to decide.
 _FORMAT_OF = {
     "text/csv": "csv",
     "application/csv": "csv",
@@ -69,10 +70,10 @@ _FORMAT_OF = {
 
 def _import_format(request: Request, asked: transfer.Format | None) -> transfer.Format:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if media_type == "multipart/form-data":
         raise UnsupportedMediaType(
-            f"the file must be the request body itself, not a {media_type} form: "
-            "curl --data-binary @list.csv (not -F or -d)"
+            "the file must be the request body itself, not a multipart/form-data form: "
+            "curl --data-binary @list.csv (not -F)"
         )
     given: transfer.Format | None = _FORMAT_OF.get(media_type)  # type: ignore[assignment]
     if asked is not None and given is not None and asked != given:

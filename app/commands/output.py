@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from app.suppression.transfer.columns import guarded
+
 OutputFormat = Literal["table", "json", "csv"]
 
 # Exit status when the reader of stdout went away (`bouncer … | head`): 128 + SIGPIPE,
@@ -68,7 +70,8 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
         elif fmt == "csv":
             writer = csv.writer(sys.stdout)
             writer.writerow(columns)
-            writer.writerows([[_text(row.get(c)) for c in columns] for row in rows])
+            # Guarded as the export's cells are (SPEC §4): a spreadsheet runs none of them.
+            writer.writerows([[guarded(_text(row.get(c))) for c in columns] for row in rows])
         else:
             # overflow="fold": a cell too wide for the terminal wraps, it is never cut.
             table = Table(*(Column(c, overflow="fold") for c in columns))

@@ -24,8 +24,8 @@ def register(cli: typer.Typer) -> None:
 
 def events(email: str, fmt: FormatOption = "table") -> None:
     """The SES events recorded for an address, newest first."""
-    key, _ = entries.parse_email(email)
-    rows = with_session(lambda s: history.for_email(s, key))
+    # Parsed inside with_session, which answers InvalidInput with one line and exit 2.
+    rows = with_session(lambda s: history.for_email(s, entries.parse_email(email)[0]))
     emit([{c: getattr(e, c) for c in EVENT_COLUMNS} for e in rows], EVENT_COLUMNS, fmt)
 
 

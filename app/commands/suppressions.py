@@ -22,7 +22,7 @@ from app.commands.running import (
     with_session,
 )
 from app.db import Database
-from app.suppression import entries, transfer
+from app.suppression import entries, listing, transfer
 
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
@@ -41,15 +41,15 @@ def list_entries(
     since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601, UTC)")] = None,
     until: Annotated[str | None, typer.Option(help="created before (ISO 8601, UTC)")] = None,
     q: Annotated[str | None, typer.Option(help="address prefix")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=entries.MAX_PAGE)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=listing.MAX_PAGE)] = 100,
     fmt: FormatOption = "table",
 ) -> None:
     """List active entries, newest first."""
-    filters = entries.Filters(
+    filters = listing.Filters(
         reason, domain, parse_date(since, field="since"), parse_date(until, field="until"), q
     )
     page = with_session(
-        lambda s: entries.page(s, filters, cursor=None, limit=limit, now=datetime.now(UTC))
+        lambda s: listing.page(s, filters, cursor=None, limit=limit, now=datetime.now(UTC))
     )
     emit([_row(e) for e in page.items], COLUMNS, fmt)
 
@@ -167,13 +167,17 @@ def format_of(file: Path | None, given: transfer.Format | None) -> transfer.Form
 
 @app.command(epilog=EXIT_CODES + " 141: stdout was closed (`| head`).")
 def export(
-    file: Annotated[Path | None, typer.Argument(dir_okay=False, help="default: stdout")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="default (or -): stdout")
+    ] = None,
     fmt: Annotated[
         transfer.Format | None,
         typer.Option("--format", help="csv or ndjson; default: from FILE's extension, else csv"),
     ] = None,
 ) -> None:
     """Write every active entry as CSV or NDJSON; says how many and where on stderr."""
+    if file is not None and str(file) == "-":
+        file = None  # "-" is stdout, as for cat, tar or curl -o
     chosen = format_of(file, fmt)
     count = 0
     with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.addresses import InvalidAddress, domain_of, parse_address
+from app.ses.headers import display_name, strip_bcc
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.type_defs import (
@@ -71,7 +72,9 @@ class SendRequest(BaseModel):
     template_data: dict[str, Any] | str | None = Field(
         None, description="the template's variables: an object or a JSON object as text"
     )
-    configuration_set: str | None = Field(None, description="default SES_CONFIGURATION_SET")
+    configuration_set: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{0,64}$", description="default SES_CONFIGURATION_SET"
+    )
     tags: dict[str, str] = Field(default_factory=dict, examples=[{"campaign": "shipping"}])
 
     @model_validator(mode="after")
@@ -197,31 +200,6 @@ def ses_address(raw: str, *, with_name: bool = True) -> tuple[str, str]:
     return parsed.normalized, formataddr((name, spec), charset="utf-8")
 
 
-def display_name(raw: str) -> str:
-    """The display name of an address parse_address accepted, quotes and escapes undone.
-
-    Read here, not by the email package's header parser: that one raises AttributeError
-    on a name that starts with a dot (``. <ann@example.org>``, an RFC 5322 obs-phrase),
-    which was a 500. Encoded-words are kept as written: formataddr passes them on and the
-    reader's mail client decodes them.
-    """
-    name: list[str] = []
-    quoted = escaped = False
-    for char in raw.strip():
-        if escaped:
-            name.append(char)
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "<" and not quoted:
-            return " ".join("".join(name).split())
-        else:
-            name.append(char)
-    return ""  # a bare address: no angle brackets, no name
-
-
 def _raw_headers(raw: str) -> Any:
     return Parser(policy=policy.default).parsestr(raw, headersonly=True)
 
@@ -234,34 +212,6 @@ def _header_addresses(headers: Any, name: str) -> list[str]:
     except (email_errors.MessageError, ValueError, IndexError, AttributeError) as err:
         # The lenient header parser still raises on some malformed input: a bad request, not a 500.
         raise ValueError(f"the {name.title()} header of raw cannot be read as addresses") from err
-
-
-# A line ends at CRLF, a bare CR or a bare LF: the email package's parser splits on all
-# three (email.feedparser), and so may SES or the receiving server, so a Bcc field after
-# any of them is a header to someone.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
-def strip_bcc(raw: str) -> str:
-    """The message without its Bcc header fields, the body byte for byte as given.
-
-    SES delivers a raw message as written, so a Bcc header would show every blind
-    recipient to all the others; RFC 5322 §3.6.3 has the sender remove it. Whatever the
-    line endings (CRLF, bare CR, bare LF, mixed), the field and its folded continuation
-    lines go.
-    """
-    kept: list[str] = []
-    dropping = False
-    lines = _LINE.findall(raw)
-    for index, line in enumerate(lines):
-        if line.strip("\r\n") == "":  # the blank line that ends the header section
-            kept.extend(lines[index:])
-            break
-        if line[:1] not in (" ", "\t"):  # not a folded continuation: a new field
-            dropping = line.split(":", 1)[0].strip().lower() == "bcc"
-        if not dropping:
-            kept.append(line)
-    return "".join(kept)
 
 
 def build_params(

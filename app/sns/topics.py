@@ -62,10 +62,14 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _any_account(pattern: str) -> bool:
-    # "*" alone, or an entry whose account field is only wildcards: either accepts topics
-    # that anyone with an AWS account can create and point at bouncer.
+    # "*" alone, or an entry whose account field pins fewer than the 12 digits of an
+    # account id ("*", "1*"): either accepts topics that anyone can create and point at
+    # bouncer, after opening AWS accounts until one's id fits.
     fields = pattern.split(":")
-    return pattern == "*" or (len(fields) == 6 and set(fields[4]) == {"*"})
+    if pattern == "*":
+        return True
+    account = fields[4] if len(fields) == 6 else ""
+    return "*" in account and len(account.replace("*", "")) < 12
 
 
 class TopicAllowlist:

@@ -223,3 +223,20 @@ class TestRawBcc:
         assert parsed["Subject"] == "Hello"
         envelope = ses.bodies[-1]["Destination"]
         assert "secret@example.net" in envelope["BccAddresses"]
+
+
+class TestConfigurationSet:
+    @pytest.mark.parametrize("name", ["c" * 300, "has space", "a:b"])
+    async def test_a_name_ses_cannot_have_is_422_before_ses(
+        self, http: httpx.AsyncClient, ses: RecordingSes, name: str
+    ) -> None:
+        # SES names a configuration set with up to 64 letters, digits, "-" and "_". A longer
+        # one went to SES and into the send row, whose column holds 256: on PostgreSQL the
+        # row was refused and the send vanished from /v1/stats.
+        body = {"from": "shop@example.com", "to": ["ann@example.org"], "subject": "s", "text": "t"}
+        response = await http.post(
+            "/v1/send", json={**body, "configuration_set": name}, headers=WRITE
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "configuration_set"
+        assert ses.bodies == []

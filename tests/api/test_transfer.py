@@ -184,6 +184,17 @@ class TestImportEdgesOverHttp:
         assert response.status_code == 415
         assert "--data-binary" in response.json()["error"]
 
+    async def test_the_readme_curl_command_imports(self, client: httpx.AsyncClient) -> None:
+        # `curl --data-binary @suppressions.csv` (README, "Move the list") sends the file
+        # as application/x-www-form-urlencoded unless told otherwise: it is the body itself,
+        # not a form, and must be imported, not refused with 415.
+        response = await client.post(
+            "/v1/suppressions/import?format=csv",
+            content=make_csv(2),
+            headers={**WRITE, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert (response.status_code, response.json()["inserted"]) == (200, 2)
+
     async def test_a_header_naming_no_address_column_says_which_it_accepts(
         self, client: httpx.AsyncClient
     ) -> None:

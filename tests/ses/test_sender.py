@@ -22,7 +22,8 @@ from app.errors import AllRecipientsSuppressed, SesRejected
 from app.models import Send
 from app.ses import sends
 from app.ses.failures import Backoff
-from app.ses.request import SendRequest, strip_bcc
+from app.ses.headers import strip_bcc
+from app.ses.request import SendRequest
 from app.ses.sender import (
     SES_CONFIG,
     Sender,
@@ -166,6 +167,12 @@ class TestStripBcc:
         assert strip_bcc(raw) == (
             "From: s@x.org\r\nTo: a@x.org\r\n\r\nBcc: this line is body text\r\n"
         )
+
+    def test_resent_bcc_goes_too(self) -> None:
+        # RFC 5322 §3.6.6: Resent-Bcc is a Bcc for a resent message, its addresses as
+        # blind; SES would show them to every recipient.
+        raw = "From: s@x.org\r\nResent-Bcc: hidden@x.org\r\nTo: a@x.org\r\n\r\nbody\r\n"
+        assert strip_bcc(raw) == "From: s@x.org\r\nTo: a@x.org\r\n\r\nbody\r\n"
 
     def test_without_bcc_nothing_changes(self) -> None:
         raw = "From: s@x.org\nTo: a@x.org\n\nbody\n"

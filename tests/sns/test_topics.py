@@ -184,6 +184,10 @@ class TestEveryAccountIsWarned:
             "arn:aws:sns:us-east-1:*:*",
             "arn:aws:sns:us-east-1:**:ses",
             "arn:*:*:*:*:*",
+            # A wildcard anywhere in the account field: anyone can open AWS accounts until
+            # one's id fits (about one in ten starts with 1), then create the topic.
+            "arn:aws:sns:*:1*:*",
+            "arn:aws:sns:*:12345678901*:*",
         ],
     )
     def test_a_pattern_for_every_account_is_as_wide_as_star(self, pattern: str) -> None:
@@ -196,7 +200,12 @@ class TestEveryAccountIsWarned:
 
     @pytest.mark.parametrize(
         "pattern",
-        [f"arn:aws:sns:*:{ACCOUNT}:*", "arn:aws:sns:*:1*:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:x"],
+        [
+            f"arn:aws:sns:*:{ACCOUNT}:*",
+            f"arn:aws:sns:us-east-1:{ACCOUNT}:x",
+            # An account id is 12 digits: stars around all 12 still name one account.
+            f"arn:aws:sns:*:*{ACCOUNT}*:*",
+        ],
     )
     def test_one_account_is_not_warned(self, pattern: str) -> None:
         allowlist = TopicAllowlist([pattern])

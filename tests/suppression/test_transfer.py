@@ -178,7 +178,7 @@ class TestNdjson:
             "[1, 2]",
             json.dumps({"email": "bob@example.com", "reason": 5}),
             "",
-            json.dumps({"email": "cy@example.com", "subtype": "x" * 65}),
+            json.dumps({"email": "cy@example.com", "ses_message_id": "x" * 257}),
         ]
         result = await run_import(database, "\n".join(lines).encode(), "ndjson")
         assert [r["line"] for r in result.rejected] == [2, 3, 4, 6]

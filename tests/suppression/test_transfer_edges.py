@@ -242,3 +242,24 @@ class TestDatesAndValues:
             "hal@example.com",
             "ida@xn--bcher-kva.de",
         }
+
+
+class TestWideColumns:
+    async def test_a_subtype_and_feedback_id_as_long_as_the_list_stores_are_imported(
+        self, database: Database
+    ) -> None:
+        # The list stores SES's subtypes and feedback ids whole (migration 0004 made them
+        # TEXT): an import that refused them over the old 64/256 widths lost the lines an
+        # export of that same list wrote.
+        subtype, feedback_id = "s" * 100, "f" * 300
+        data = (
+            "email,reason,subtype,feedback_id\n"
+            f"ann@example.com,bounce,{subtype},{feedback_id}\nbob@example.com,bounce,,\n"
+        ).encode()
+        result = await run_import(database, data, size=4096)
+        assert result.rejected == []
+        assert result.inserted == 2
+        async with database.session() as session:
+            ann = await session.get(Suppression, "ann@example.com")
+        assert ann is not None
+        assert (ann.subtype, ann.feedback_id) == (subtype, feedback_id)

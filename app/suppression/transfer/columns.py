@@ -30,7 +30,8 @@ DATES = ("created_at", "updated_at", "expires_at")
 FREE_TEXT = frozenset({"note", "diagnostic_code"})
 """Kept exactly as written (spaces included), so export -> import changes nothing."""
 # Column widths in app/models.py: PostgreSQL refuses longer values and would fail the batch.
-MAX_LENGTH = {"subtype": 64, "ses_message_id": 256, "feedback_id": 256}
+# subtype and feedback_id are TEXT (migration 0004): whatever an export wrote imports.
+MAX_LENGTH = {"ses_message_id": 256}
 
 # The address column as the usual tools name it (Mailchimp "Email Address", Outlook
 # "E-mail Address", Sendy and most CRMs "Email"), after header_key. "address" last: a
