@@ -56,6 +56,24 @@ def test_add_check_list_remove(bouncer: Run) -> None:
     assert json.loads(bouncer("suppressions", "list", "--format", "json").stdout) == []
 
 
+def test_check_answers_the_valid_addresses_beside_an_invalid_one(bouncer: Run) -> None:
+    """As POST /v1/suppressions/check does (SPEC §4 Edges): one bad address does not hide
+    the answer for the others; it is named on stderr, and exit 2 unless one is suppressed."""
+    assert bouncer("suppressions", "add", "ann@example.com").exit_code == 0
+    mixed = ("ann@example.com", "not-an-address", "bob@example.com", "--format", "json")
+    checked = bouncer("suppressions", "check", *mixed)
+    assert checked.exit_code == 1  # ann is suppressed: that answer comes first
+    assert json.loads(checked.stdout) == [
+        {"email": "ann@example.com", "suppressed": True, "reason": "manual"},
+        {"email": "bob@example.com", "suppressed": False, "reason": None},
+    ]
+    assert "not-an-address" in checked.stderr
+    allowed = bouncer("suppressions", "check", "bob@example.com", "not-an-address")
+    assert allowed.exit_code == 2
+    assert "bob@example.com" in allowed.stdout
+    assert "not-an-address" in allowed.stderr
+
+
 def test_bad_input_exits_2(bouncer: Run) -> None:
     assert bouncer("suppressions", "add", "not-an-address").exit_code == 2
     assert bouncer("suppressions", "add", "a@example.com", "--reason", "spam").exit_code == 2

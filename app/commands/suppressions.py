@@ -56,14 +56,21 @@ def list_entries(
 
 @app.command(epilog="Exit codes: 0 none suppressed, 1 any suppressed, 2 bad input, 3 no database.")
 def check(emails: list[str], fmt: FormatOption = "table") -> None:
-    """Which of these addresses are suppressed? Exits 1 when any is."""
-    suppressed, _ = with_session(lambda s: entries.check(s, emails, now=datetime.now(UTC)))
+    """Which of these addresses are suppressed? Exits 1 when any is; an invalid address is
+    named on stderr and the others are still answered (exit 2 when none is suppressed)."""
+    result = with_session(lambda s: entries.check_each(s, emails, now=datetime.now(UTC)))
     rows = [
-        {"email": e, "suppressed": e in suppressed, "reason": suppressed.get(e)} for e in emails
+        {"email": e, "suppressed": e in result.suppressed, "reason": result.suppressed.get(e)}
+        for e in emails
+        if e in result.suppressed or e in result.allowed
     ]
     emit(rows, ("email", "suppressed", "reason"), fmt)
-    if suppressed:
+    for bad in result.invalid:
+        say(f"error: {bad.email}: {bad.error}")
+    if result.suppressed:
         raise typer.Exit(FOUND)
+    if result.invalid:
+        raise typer.Exit(BAD_INPUT)
 
 
 HISTORY_COLUMNS = ("at", "action", "reason", "expires_at", "source", "actor", "note")

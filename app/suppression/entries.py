@@ -141,17 +141,6 @@ async def count_by_reason(session: AsyncSession, *, now: datetime) -> dict[str, 
     return {reason: int(count) for reason, count in rows.all()}
 
 
-async def check(
-    session: AsyncSession, raws: Sequence[str], *, now: datetime
-) -> tuple[dict[str, str], list[str]]:
-    """check_each for callers that need every address valid: InvalidInput names the first
-    that is not."""
-    for i, raw in enumerate(raws):
-        parse_email(raw, field=f"emails.{i}")
-    result = await check_each(session, raws, now=now)
-    return result.suppressed, result.allowed
-
-
 def entry_problem(
     reason: str, expires_at: datetime | None, *, now: datetime
 ) -> tuple[str, str] | None:

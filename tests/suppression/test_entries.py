@@ -88,9 +88,3 @@ class TestCheckEach:
         assert result.suppressed == {"ANN@example.com": "bounce"}
         assert result.allowed == ["bob@example.com"]
         assert [(i.email, "no @" in i.error) for i in result.invalid] == [("nope", True)]
-
-    async def test_check_still_refuses_the_first_invalid(self, database: Database) -> None:
-        async with database.session() as session:
-            with pytest.raises(InvalidInput) as refused:
-                await entries.check(session, ["a@example.com", "nope"], now=NOW)
-        assert refused.value.field == "emails.1"
