@@ -32,12 +32,12 @@ $(VENV)/.installed-run: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --inexact
 	@touch $@
 
-run: $(VENV)/.installed-run ## Run the service on the embedded default (SQLite under ./data) at http://$(HOST):$(PORT)
+run: $(VENV)/.installed-run ## Run the service on the embedded default (SQLite under ./data), by default at http://127.0.0.1:8000 (HOST, PORT)
 	$(BIN)/bouncer serve --host $(HOST) --port $(PORT)
 
 serve: run
 
-test: install ## Run the suite on SQLite, then on PostgreSQL ($$TEST_DATABASE_URL, or a local server if one answers)
+test: install ## Run the suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL, or a local server if one answers)
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -m tests.pg_probe "$(PG_URL)"; then \
 		$(MAKE) --no-print-directory test-pg; \
@@ -50,7 +50,7 @@ test-sqlite: install ## Run the suite on SQLite only
 	@echo "== tests on SQLite"
 	env -u TEST_DATABASE_URL $(BIN)/pytest --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
 
-test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default $(PG_URL))
+test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 	@echo "== tests on PostgreSQL"
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
 

@@ -86,7 +86,14 @@ def test_import_then_export(bouncer: Run, tmp_path: Path) -> None:
     source.write_text("email,reason\na@example.com,bounce\nb@example.com,manual\n")
     imported = bouncer("suppressions", "import", str(source))
     assert imported.exit_code == 0, imported.output
-    assert json.loads(imported.stdout)[0]["inserted"] == 2
+    assert json.loads(imported.stdout) == {
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates": 0,
+        "rejected": [],
+        "rejected_total": 0,
+    }
 
     target = tmp_path / "out.ndjson"
     assert bouncer("suppressions", "export", str(target), "--format", "ndjson").exit_code == 0
@@ -98,13 +105,16 @@ def test_import_then_export(bouncer: Run, tmp_path: Path) -> None:
     assert to_stdout.stdout.splitlines()[0].startswith("email,reason,")
 
     again = bouncer("suppressions", "import", str(target))
-    assert json.loads(again.stdout)[0]["unchanged"] == 2
+    assert json.loads(again.stdout)["unchanged"] == 2
 
     bad = tmp_path / "bad.csv"
     bad.write_text("email\nnope\nc@example.com\n")
     result = bouncer("suppressions", "import", str(bad))
     assert result.exit_code == 2
     assert "line 2:" in result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["inserted"], answer["rejected_total"]) == (1, 1)
+    assert [r["line"] for r in answer["rejected"]] == [2]
 
 
 def test_events_stats_subscriptions(bouncer: Run) -> None:

@@ -78,8 +78,8 @@ HISTORY_COLUMNS = ("at", "action", "reason", "expires_at", "source", "actor", "n
 
 @app.command(epilog="Exit codes: 0 not suppressed, 1 suppressed, 2 bad input, 3 no database.")
 def show(email: str, fmt: FormatOption = "table") -> None:
-    """One address: its entry and note, and every change to it (removals too, who and
-    why), whether or not it is suppressed now. Exits 1 when it is."""
+    """One address: its entry, note and every change to it (removals too: who, why),
+    suppressed now or not. Exits 1 when it is."""
 
     detail = with_session(lambda s: entries.lookup(s, email, now=datetime.now(UTC)))
     entry = _row(detail.entry) if detail.entry is not None else None
@@ -157,7 +157,20 @@ def import_(
             )
 
         result = with_database(job)
-    emit([vars(result)], ("inserted", "updated", "unchanged", "rejected_total"), "json")
+    # The API's answer (POST /v1/suppressions/import), so one parser reads both.
+    emit_object(
+        {
+            k: getattr(result, k)
+            for k in (
+                "inserted",
+                "updated",
+                "unchanged",
+                "duplicates",
+                "rejected",
+                "rejected_total",
+            )
+        }
+    )
     for bad in result.rejected:
         typer.echo(f"line {bad['line']}: {bad['error']}", err=True)
     if result.rejected_total:
