@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from app.db import Database
 from app.migrate import upgrade_to_head
+from app.models import Base
 from app.settings import normalize_database_url
 
 T = TypeVar("T")
@@ -37,6 +39,26 @@ def run_isolated(make: Callable[[], Awaitable[T]]) -> T:
 
 async def _await(make: Callable[[], Awaitable[T]]) -> T:
     return await make()
+
+
+async def execute(url: str, statement: str) -> None:
+    """One committed statement on the database at ``url`` (to set up a broken state)."""
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            await session.execute(text(statement))
+    finally:
+        await database.dispose()
+
+
+async def count_rows(url: str, model: type[Base]) -> int:
+    """How many rows ``model``'s table holds, read on a connection of its own."""
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        await database.dispose()
 
 
 def server_url() -> str | None:

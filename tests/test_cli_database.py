@@ -19,7 +19,7 @@ from app.ses.sender import Sender
 from app.settings import Settings
 from tests.cli_runs import invoke, spawn
 from tests.conftest import AppMaker
-from tests.databases import DatabaseFactory, run_isolated
+from tests.databases import DatabaseFactory, execute, run_isolated
 
 
 def test_from_another_directory_nothing_is_created(tmp_path: Path) -> None:
@@ -140,17 +140,6 @@ def test_the_in_process_sender_refuses_a_missing_database(tmp_path: Path) -> Non
     with pytest.raises(DatabaseNotReady, match="no database at"):
         run_isolated(open_sender)
     assert list(tmp_path.iterdir()) == []
-
-
-async def execute(url: str, statement: str) -> None:
-    from sqlalchemy import text
-
-    database = Database(url)
-    try:
-        async with database.session() as session:
-            await session.execute(text(statement))
-    finally:
-        await database.dispose()
 
 
 def tables(url: str) -> list[str]:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -15,16 +14,8 @@ from app.db import Database
 from app.models import Suppression
 from app.suppression.transfer import importing, writing
 from tests.conftest import WRITE, AppMaker
+from tests.databases import count_rows
 from tests.tcp_proxy import TcpProxy
-
-
-async def stored(url: str) -> int:
-    database = Database(url)
-    try:
-        async with database.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(Suppression)) or 0)
-    finally:
-        await database.dispose()
 
 
 def lines(first: int, last: int) -> bytes:
@@ -56,7 +47,7 @@ class TestOutageMidImport:
         assert answer["stored_through_line"] == 4
         assert (answer["inserted"], answer["updated"], answer["unchanged"]) == (3, 0, 0)
         assert "lines 1 to 4 are stored" in answer["error"]
-        assert await stored(database_url) == 3
+        assert await count_rows(database_url, Suppression) == 3
 
     @pytest.mark.postgres
     async def test_postgresql_cut_mid_import(
@@ -73,7 +64,7 @@ class TestOutageMidImport:
             async def body() -> AsyncIterator[bytes]:
                 yield b"email\n" + lines(1, 3) + lines(4, 4)
                 for _ in range(200):  # the first batch commits while line 5 is awaited
-                    if await stored(database_url) == 3:
+                    if await count_rows(database_url, Suppression) == 3:
                         break
                     await asyncio.sleep(0.05)
                 await asyncio.to_thread(proxy.cut)
@@ -82,7 +73,7 @@ class TestOutageMidImport:
             response = await client.post("/v1/suppressions/import", content=body(), headers=WRITE)
         assert response.status_code == 503, response.text
         assert response.json()["stored_through_line"] == 4
-        assert await stored(database_url) == 3
+        assert await count_rows(database_url, Suppression) == 3
 
     async def test_a_failed_analyze_after_every_line_is_stored_is_still_200(
         self, client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
@@ -99,4 +90,4 @@ class TestOutageMidImport:
         )
         assert response.status_code == 200, response.text
         assert response.json()["inserted"] == 3
-        assert await stored(database_url) == 3
+        assert await count_rows(database_url, Suppression) == 3

@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from app.db import Database
 from app.models import Event, Subscription, Suppression, SuppressionChange
 from tests import figures
 from tests.cli_runs import BOUNCER, invoke
-from tests.databases import DatabaseFactory, run_isolated, server_url
+from tests.databases import DatabaseFactory, execute, run_isolated, server_url
 
 HOSTILE_NOTE = "[link=http://evil.example]click[/link] [/]"
 DIAGNOSTIC = "smtp; 550 [/] [bold]no[/bold] [link=http://evil.example]x[/link]"
@@ -233,15 +233,6 @@ async def _seed(url: str) -> None:
         await database.dispose()
 
 
-async def _execute(url: str, statement: str) -> None:
-    database = Database(url)
-    try:
-        async with database.session() as session:
-            await session.execute(text(statement))
-    finally:
-        await database.dispose()
-
-
 async def _state(url: str) -> tuple[int, ...]:
     database = Database(url)
     try:
@@ -273,7 +264,7 @@ def places(
     (root / "garbage.db").write_bytes(b"not a database\n" * 300)
     migrated, behind = databases.fresh(), databases.fresh()
     run_isolated(lambda: _seed(migrated))
-    run_isolated(lambda: _execute(behind, "UPDATE alembic_version SET version_num = '0000_old'"))
+    run_isolated(lambda: execute(behind, "UPDATE alembic_version SET version_num = '0000_old'"))
     if databases.server is None:
         unmigrated_path = root / "unmigrated.db"
         unmigrated_path.touch()

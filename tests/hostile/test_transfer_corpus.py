@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
-from app.db import Database
 from app.models import Suppression
 from app.suppression.transfer import MAX_LINE
 from tests.conftest import WRITE
+from tests.databases import count_rows
 from tests.figures import record
 
 FUTURE = "2099-01-01T00:00:00+00:00"
@@ -309,15 +308,6 @@ def data_lines(case: Case) -> int:
     return max(count - (1 if case.fmt == "csv" and case.header else 0), 0)
 
 
-async def stored(url: str) -> int:
-    database = Database(url)
-    try:
-        async with database.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(Suppression)) or 0)
-    finally:
-        await database.dispose()
-
-
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.fmt}-{c.id}" for c in CASES])
 async def test_hostile_import(case: Case, client: httpx.AsyncClient, database_url: str) -> None:
     url = f"/v1/suppressions/import?format={case.fmt}"
@@ -325,7 +315,7 @@ async def test_hostile_import(case: Case, client: httpx.AsyncClient, database_ur
     if case.before:
         first = await client.post(url, content=case.before, headers=WRITE)
         assert first.status_code == 200, first.text
-        before_rows = await stored(database_url)
+        before_rows = await count_rows(database_url, Suppression)
     response = await client.post(url, content=case.body, headers=WRITE)
     assert response.status_code == case.status, response.text
     outcome = {"five_xx": int(response.status_code >= 500), "lines": data_lines(case), "refused": 0}
@@ -347,7 +337,7 @@ async def test_hostile_import(case: Case, client: httpx.AsyncClient, database_ur
         # The whole file refused (422) with its reason, nothing stored: no line lost.
         outcome |= {"rejected": 0, "refused": 1, "lost": 0}
     expected_rows = case.rows if case.rows is not None else before_rows + case.inserted
-    assert await stored(database_url) == expected_rows
+    assert await count_rows(database_url, Suppression) == expected_rows
     OUTCOMES[f"{case.fmt}-{case.id}"] = outcome
 
 
