@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from app import migrate
-from app.db import Database, sqlite_path
+from app.db import Database, is_sqlite, sqlite_path
 from app.middleware import StartupError
 from app.outages import is_database_outage
 
@@ -106,7 +106,7 @@ async def _sqlite_revision(url: str, path: Path) -> str | None:
 async def verify(database: Database, *, configured: bool = True) -> None:
     """Raise DatabaseNotReady unless ``database`` exists and is at the newest migration."""
     url = database.url
-    path = sqlite_path(url) if make_url(url).get_backend_name() == "sqlite" else None
+    path = sqlite_path(url) if is_sqlite(url) else None
     if path is not None and (problem := _missing_file(url, path, configured=configured)):
         raise problem
     try:
