@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from app import migrate, opening, scrape
+from app.api.middleware import StartupError
 from app.commands import reports, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.logs import configure_logging
 from app.main import prepare_database
-from app.middleware import StartupError
 from app.settings import Settings
 
 cli = typer.Typer(

@@ -6,7 +6,7 @@ headers a byte at a time, holds a connection and its memory for ever (a slowlori
 This protocol gives each request ``REQUEST_HEADER_TIMEOUT_SECONDS`` from the connection
 (or from the first byte of a later request on a kept-alive one) to its last header line;
 past it, a request begun is answered 408 and the connection closed. The body has its own
-bounds, in app.middleware.BodyLimit. ``bouncer serve`` uses it; a bare
+bounds, in app.api.middleware.BodyLimit. ``bouncer serve`` uses it; a bare
 ``uvicorn app.main:app`` does not (README, "Limits").
 """
 

@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.db import Database
 from app.errors import BouncerError, InvalidInput, NotFound, Unavailable
-from app.inbox import store
+from app.feedback import apply_event
 from app.models import Subscription
 from app.outages import is_database_outage
 from app.ses.events import parse_ses_event
+from app.sns.confirmation import SubscriptionConfirmer
 from app.sns.envelope import SnsMessage, parse_envelope
-from app.sns.subscriptions import SubscriptionConfirmer
 from app.sns.verifier import Verifier
+from app.sns_records import store
 from app.suppression import policy
-from app.suppression.apply import apply_event
 
 log = logging.getLogger("bouncer.sns")
 

@@ -23,10 +23,7 @@ from app.api import (
     transfer,
 )
 from app.api.handlers import install_error_handlers
-from app.db import Database, is_sqlite
-from app.ingest import Ingest
-from app.logs import configure_logging
-from app.middleware import (
+from app.api.middleware import (
     BODY_IDLE_TIMEOUT,
     BodyLimit,
     CleanStartupFailure,
@@ -34,11 +31,14 @@ from app.middleware import (
     RequireToken,
     StartupError,
 )
+from app.db import Database, is_sqlite
+from app.ingest import Ingest
+from app.logs import configure_logging
 from app.private_files import UnsafePath, make_private_dir
-from app.ses.sender import SesSender
+from app.sending import SesSender
 from app.settings import Settings, get_settings, load_settings
 from app.sns.certificates import CertificateStore
-from app.sns.subscriptions import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
+from app.sns.confirmation import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
 from app.sns.topics import TopicAllowlist
 from app.sns.verifier import Verifier
 from app.suppression import policy

@@ -17,8 +17,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from app import migrate
+from app.api.middleware import StartupError
 from app.db import Database, is_sqlite, sqlite_path
-from app.middleware import StartupError
 from app.outages import is_database_outage
 
 

@@ -28,9 +28,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from app.activity import stats
 from app.db import Database
 from app.outages import is_database_outage
-from app.ses import stats
 from app.suppression import entries, policy
 
 log = logging.getLogger("bouncer.metrics")

@@ -6,7 +6,7 @@
 * a bulk check of 10,000 addresses (half suppressed) through store.check: median/p99;
 * the same 10,000 through the HTTP API (POST /v1/suppressions/check on a live bouncer),
   which adds JSON, validation and address normalisation;
-* whole sends through the send wrapper (app.ses.sender.SesSender: check, SES call,
+* whole sends through the send wrapper (app.sending.SesSender: check, SES call,
   record) against moto's SES in process, 1-3 recipients of which about half are
   suppressed: bouncer's share of each send is its wall time minus the time spent inside
   the SES client's send_email, measured per send (p50/p99), next to that SES time.
@@ -29,8 +29,8 @@ from moto import mock_aws
 from app.db import Database
 from app.errors import AllRecipientsSuppressed
 from app.migrate import upgrade_to_head
+from app.sending import SesSender
 from app.ses.request import SendRequest
-from app.ses.sender import SesSender
 from app.settings import normalize_database_url
 from app.suppression import store
 from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row

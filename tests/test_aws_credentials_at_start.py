@@ -18,7 +18,7 @@ import pytest
 
 from app.main import create_app
 from app.settings import Settings
-from app.sns.subscriptions import make_sns_client_factory
+from app.sns.confirmation import make_sns_client_factory
 from tests.conftest import TOPIC, Edge, make_settings
 from tests.live import LiveServer
 from tests.signing import SnsSigner, post_args

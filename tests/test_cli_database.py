@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import Database
 from app.opening import DatabaseNotReady
-from app.ses.sender import Sender
+from app.sending import Sender
 from app.settings import Settings
 from tests.cli_runs import invoke, spawn
 from tests.conftest import AppMaker

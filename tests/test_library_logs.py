@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from app.logs import LIBRARY_LOGGERS
-from app.sns.subscriptions import make_sns_client_factory
+from app.sns.confirmation import make_sns_client_factory
 from tests.conftest import TOPIC, WRITE, AppMaker
 from tests.ses.conftest import SENDER, running_moto_ses, use_fake_aws_credentials
 from tests.signing import SnsSigner, post_args

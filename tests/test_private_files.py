@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.api.middleware import StartupError
 from app.main import create_app
-from app.middleware import StartupError
 from tests.conftest import make_settings
 from tests.live import LiveServer
 

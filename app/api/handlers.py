@@ -69,7 +69,7 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
     # FastAPI answers 400 "There was an error parsing the body" for anything that fails
     # while it reads a JSON body; say what actually happened.
     cause = err.__cause__
-    if isinstance(cause, BouncerError):  # the body limit or the body timeout (app.middleware)
+    if isinstance(cause, BouncerError):  # the body limit or the body timeout (app.api.middleware)
         return render(cause)
     if isinstance(cause, ClientDisconnect):
         return _client_gone()

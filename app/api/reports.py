@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from app.activity import event_log as history
+from app.activity import stats
 from app.addresses import InvalidAddress, normalize_address
 from app.api.deps import ReadAccess, SessionDep
 from app.api.schemas import EventCursor, EventOut, EventPage, Moment, Text, error_responses
 from app.errors import InvalidInput
-from app.ses import history, stats
 
 router = APIRouter(prefix="/v1", tags=["events and stats"])
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from app.api.bodies import CheckedJsonRoute
 from app.api.deps import WriteAccess
 from app.api.schemas import error_responses
+from app.sending import SesSender
 from app.ses.request import SendRequest
-from app.ses.sender import SesSender
 
 router = APIRouter(prefix="/v1", tags=["send"], route_class=CheckedJsonRoute)
 

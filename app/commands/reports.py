@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from app.activity import event_log as history
+from app.activity import stats
 from app.commands.output import OutputFormat, emit
 from app.commands.running import EXIT_CODES, with_session
-from app.ses import history, stats
 from app.suppression import entries
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]

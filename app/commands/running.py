@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import moments, opening
+from app.api.middleware import StartupError
 from app.commands.output import say, stdout_closed
 from app.db import Database
 from app.errors import InvalidInput
-from app.middleware import StartupError
 from app.outages import is_database_outage
 from app.settings import Settings, describe_settings_error, get_settings
 

@@ -18,11 +18,11 @@ from app.commands.running import (
 )
 from app.db import Database
 from app.errors import BouncerError, NotFound
-from app.inbox import store as inbox
 from app.logs import configure_logging
 from app.main import build_ingest
 from app.outages import is_database_outage
-from app.sns.subscriptions import make_sns_client_factory
+from app.sns.confirmation import make_sns_client_factory
+from app.sns_records import store as inbox
 
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activity import event_log as event_history
 from app.addresses import InvalidAddress, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.ses import history as event_history
 from app.suppression import policy, store
 
 MAX_CHECK = 10_000

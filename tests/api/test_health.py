@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.api.middleware import StartupError
 from app.db import Database
 from app.main import prepare_database
-from app.middleware import StartupError
 from app.migrate import head_revision
 from tests.conftest import make_settings
 from tests.outages import unreachable_database

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from app.api.middleware import StartupError
 from app.cli import cli
 from app.main import create_app
-from app.middleware import StartupError
 from app.settings import Settings, get_settings, load_settings
 from tests.figures import record
 

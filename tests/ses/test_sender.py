@@ -17,20 +17,20 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from app.activity import send_log as sends
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
 from app.models import Send
-from app.ses import sends
-from app.ses.failures import Backoff
-from app.ses.headers import strip_bcc
-from app.ses.request import SendRequest
-from app.ses.sender import (
+from app.sending import (
     SES_CONFIG,
     Sender,
     SesSender,
     SuppressedRecipient,
     make_ses_client,
 )
+from app.ses.failures import Backoff
+from app.ses.headers import strip_bcc
+from app.ses.request import SendRequest
 from tests.conftest import make_settings
 from tests.ses.conftest import (
     REGION,

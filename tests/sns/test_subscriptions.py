@@ -13,8 +13,8 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from app.errors import Forbidden, Unavailable
+from app.sns.confirmation import SubscriptionConfirmer, make_sns_client_factory
 from app.sns.envelope import SnsMessage, parse_envelope
-from app.sns.subscriptions import SubscriptionConfirmer, make_sns_client_factory
 from tests.signing import SnsSigner, post_args
 from tests.sns.conftest import RecordingHost
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activity import event_log as history
 from app.addresses import Address, InvalidAddress, parse_address
 from app.db import storable
 from app.models import SES_MESSAGE_ID_LENGTH
-from app.ses import history
 from app.ses.events import SesEvent, SesRecipient
 from app.suppression import policy, store
 

@@ -15,9 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics, opening
+from app.activity import send_log as sends
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
-from app.ses import sends
 from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
 from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
