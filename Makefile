@@ -54,9 +54,11 @@ test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default
 	@echo "== tests on PostgreSQL"
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check and ruff format --check
+lint: install ## ruff check, ruff format --check, and the layer contracts (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m tests.module_sizes app 300
 
 fmt: install ## Format and autofix with ruff
 	$(BIN)/ruff check --fix .
