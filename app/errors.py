@@ -18,7 +18,7 @@ BouncerError(message)                      500 (never raised as such)
 ├── BodyTooLarge                           413
 ├── InvalidInput                           422  names the field
 ├── SesRejected(ses_code)                  502
-└── Unavailable                            503  certificate host or SNS unreachable; Retry-After
+└── Unavailable                            503  a dependency is down or busy: retry (Retry-After)
     └── DatabaseUnavailable                503  raised once, where sessions are made (app.db)
 
 StartupError(Exception)                         the service or a command cannot start: one line
