@@ -3,6 +3,8 @@ DatabaseUnavailable (503), the rest as it was (app.db, app.outages)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,6 +100,7 @@ class TestSession:
     async def test_a_database_that_cannot_be_reached(
         self, database_url: str, tmp_path: Path
     ) -> None:
+        before = set(threading.enumerate())
         gone = unreachable_database(database_url, tmp_path)
         try:
             for unit in (gone.session, gone.read):
@@ -106,6 +109,10 @@ class TestSession:
                         await session.execute(text("SELECT 1"))
         finally:
             await gone.dispose()
+            # aiosqlite stops a connection that failed to open on its own thread, which
+            # then answers this test's event loop: let it, before pytest closes the loop.
+            for thread in set(threading.enumerate()) - before:
+                await asyncio.to_thread(thread.join, 10)
 
     async def test_read_is_behind_the_same_boundary(self, database: Database) -> None:
         with pytest.raises(DatabaseUnavailable, match=r"; later$"):
