@@ -1,24 +1,32 @@
-"""The ``bouncer`` command line: serve, migrate, manage the suppression list, read the rates."""
+"""The ``bouncer`` command line: serve, migrate, manage the suppression list, read the rates.
+
+Building the commands (``bouncer --help``) imports typer and the command modules only;
+each command imports the database, settings and the services it runs when it runs, so
+help answers at once and no command loads the web app (import-linter holds that).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app import migrate, opening, scrape
-from app.api.middleware import StartupError
 from app.commands import reports, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail, load_settings
+from app.errors import StartupError
 from app.logs import configure_logging
-from app.main import prepare_database
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 cli = typer.Typer(
     help="bouncer keeps Amazon SES senders off addresses that bounce or complain.",
     no_args_is_help=True,
     add_completion=False,
+    # Click's plain help and error format: typer's Rich panels import a Markdown parser
+    # (rich.markdown), a third of a second of every `bouncer --help`, for markup no
+    # docstring here uses. Every command, option and epilog is listed all the same.
+    rich_markup_mode=None,
     # A traceback's locals would print DATABASE_URL's password.
     pretty_exceptions_show_locals=False,
 )
@@ -36,8 +44,11 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Migrate the database (AUTO_MIGRATE) and serve the API with uvicorn."""
+    import asyncio
+
     import uvicorn
 
+    from app import scrape
     from app.http_protocol import HeaderDeadlineProtocol
 
     settings = load_settings()
@@ -62,6 +73,8 @@ def serve(
 
 
 async def _prepare(settings: Settings) -> None:
+    from app.opening import prepare_database
+
     database = await prepare_database(settings)
     await database.dispose()
 
@@ -69,6 +82,10 @@ async def _prepare(settings: Settings) -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Upgrade the database schema to the newest migration."""
+    import asyncio
+
+    from app import migrate, opening
+
     settings = load_settings().model_copy(update={"AUTO_MIGRATE": True})
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)  # the migrations log, as serve
     typer.echo(f"database: {opening.describe(settings.database_url)}", err=True)

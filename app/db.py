@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app import outages
+from app.errors import RETRY_SHORTLY
 from app.private_files import make_private_dir
 
 # Stable constraint names, so migrations can name what they alter on both databases.
@@ -245,29 +247,36 @@ class Database:
         )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits when the block ends and rolls back on error."""
-        async with self.sessionmaker() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+    async def session(self, *, retry_hint: str = RETRY_SHORTLY) -> AsyncIterator[AsyncSession]:
+        """A unit of work: it commits when the block ends and rolls back on error.
+
+        This is bouncer's one database error boundary: an outage anywhere in the block
+        (connect, a statement, the commit) leaves it as DatabaseUnavailable (503), whose
+        message ends with ``retry_hint`` (who retries, and when).
+        """
+        with outages.as_unavailable(retry_hint=retry_hint):
+            async with self.sessionmaker() as session:
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self, *, retry_hint: str = RETRY_SHORTLY) -> AsyncIterator[AsyncSession]:
         """A session for one read statement on the hot path (a send's suppression check).
 
         Each statement sees the database as of its own start; use ``session()`` where
-        several reads must agree or anything is written.
+        several reads must agree or anything is written. Outages as ``session()``.
         """
         if self._reads is None:
-            async with self.session() as session:
+            async with self.session(retry_hint=retry_hint) as session:
                 yield session
             return
-        async with self._reads() as session:
-            yield session
+        with outages.as_unavailable(retry_hint=retry_hint):
+            async with self._reads() as session:
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

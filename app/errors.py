@@ -1,4 +1,6 @@
-"""The errors bouncer raises, and the one handler that renders them as ``{"error": ...}``.
+"""The errors bouncer raises; app.api.handlers renders them as ``{"error": ...}``.
+
+No FastAPI here: the pure packages (sns/, ses/) and the CLI raise these too.
 
 BouncerError(message)                      500 (never raised as such)
 ├── EnvelopeInvalid                        400  body or headers are not a usable SNS message
@@ -11,11 +13,15 @@ BouncerError(message)                      500 (never raised as such)
 │   ├── MessageExpired                     403
 │   └── ReadOnlyToken                      403
 ├── NotFound                               404
+├── BodyStalled                            408  the client stopped sending its body
 ├── AllRecipientsSuppressed                409  SES is not called
 ├── BodyTooLarge                           413
 ├── InvalidInput                           422  names the field
 ├── SesRejected(ses_code)                  502
-└── Unavailable                            503  database or certificate host unreachable; retry
+└── Unavailable                            503  a dependency is down or busy: retry (Retry-After)
+    └── DatabaseUnavailable                503  raised once, where sessions are made (app.db)
+
+StartupError(Exception)                         the service or a command cannot start: one line
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ class BouncerError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": self.message}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the answer needs besides its body."""
+        return {}
+
 
 class EnvelopeInvalid(BouncerError):
     status_code = 400
@@ -55,6 +65,9 @@ class Unauthorized(BouncerError):
     def __init__(self, message: str, *, scheme: str = "Bearer", realm: str = "bouncer") -> None:
         super().__init__(message)
         self.challenge = f'{scheme} realm="{realm}"'
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
 
 
 class Forbidden(BouncerError):
@@ -85,6 +98,11 @@ class ReadOnlyToken(Forbidden):
 class NotFound(BouncerError):
     status_code = 404
     cause = "not_found"
+
+
+class BodyStalled(BouncerError):
+    status_code = 408
+    cause = "body_stalled"
 
 
 class AllRecipientsSuppressed(BouncerError):
@@ -138,3 +156,36 @@ class SesRejected(BouncerError):
 class Unavailable(BouncerError):
     status_code = 503
     cause = "unavailable"
+    # Every 503 says when to come back; SNS retries on its own schedule and ignores it.
+    retry_after_seconds: ClassVar[int] = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+# Who retries a unit of work the database failed, and when: the end of a
+# DatabaseUnavailable's message. The SNS path says "SNS will retry this message".
+RETRY_SHORTLY = "retry shortly"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer (``problem`` names the driver's error), or no pooled
+    connection came free in time (``overloaded``): the unit of work was rolled back.
+
+    Raised in one place, app.outages.as_unavailable, where sessions are made; callers
+    choose ``retry_hint`` rather than catching and re-wording it.
+    """
+
+    def __init__(self, problem: str, *, overloaded: bool = False, retry_hint: str) -> None:
+        if overloaded:
+            what = "bouncer is overloaded: no database connection came free in time; "
+        else:
+            what = f"the database is unreachable ({problem}): "
+        super().__init__(f"{what}nothing was stored; {retry_hint}")
+        self.problem = problem
+        self.overloaded = overloaded
+
+
+class StartupError(Exception):
+    """The service or a command cannot start; ``str(err)`` is the one line the operator
+    reads (no traceback). Not a BouncerError: it never becomes an HTTP answer."""

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app import migrate, opening, scrape
+from app import scrape
 from app.access import TokenRegistry
 from app.api import (
     docs,
@@ -29,12 +29,13 @@ from app.api.middleware import (
     CleanStartupFailure,
     RequestContext,
     RequireToken,
-    StartupError,
 )
-from app.db import Database, is_sqlite
+from app.db import Database
+from app.errors import StartupError
 from app.ingest import Ingest
 from app.logs import configure_logging
-from app.private_files import UnsafePath, make_private_dir
+from app.opening import prepare_database
+from app.private_files import UnsafePath
 from app.sending import SesSender
 from app.settings import Settings, get_settings, load_settings
 from app.sns.certificates import CertificateStore
@@ -48,47 +49,6 @@ log = logging.getLogger("bouncer")
 # SNS messages are at most 256 KiB plus the envelope (SPEC §2).
 SNS_BODY_LIMIT = 512 * 1024
 DEFAULT_BODY_LIMIT = 50 * 1024 * 1024
-
-
-async def prepare_database(
-    settings: Settings, *, statement_timeout: float | None = None
-) -> Database:
-    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line.
-
-    The Database returned bounds each statement by ``statement_timeout`` (the service).
-    On PostgreSQL the migration runs on an engine without it, since a migration or the
-    wait for another replica's (pg_advisory_lock) may rightly take longer; SQLite's
-    migrations wait on a file lock, not on the database, so one engine serves both.
-    """
-    url = settings.database_url
-    try:
-        if settings.DATABASE_URL is None:  # the SQLite file under DATA_DIR
-            make_private_dir(settings.DATA_DIR, setting="DATA_DIR")
-        database = Database(url, statement_timeout=statement_timeout if is_sqlite(url) else None)
-    except UnsafePath as err:
-        raise StartupError(str(err)) from None
-    try:
-        if settings.AUTO_MIGRATE:
-            await migrate.upgrade_to_head(database.engine)
-        elif not await migrate.is_at_head(database.engine):
-            raise StartupError(
-                "the database schema is not at head and AUTO_MIGRATE=false: "
-                "run `bouncer db upgrade` first"
-            )
-    except StartupError:
-        await database.dispose()
-        raise
-    except Exception as err:
-        await database.dispose()
-        # A wrong role or database name is a DBAPIError too: one line, not a traceback.
-        if problem := opening.connection_problem(settings.database_url, err):
-            raise problem from err
-        raise
-    log.info("database: %s", opening.describe(url))
-    if statement_timeout is None or is_sqlite(url):
-        return database
-    await database.dispose()
-    return Database(url, statement_timeout=statement_timeout)
 
 
 def build_ingest(

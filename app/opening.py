@@ -1,4 +1,5 @@
-"""Opening the configured database as it is: an existing, migrated one, never a new one.
+"""Opening the configured database: migrated to head at start (``prepare_database``, for
+the service and ``bouncer db upgrade``), or as it is (``open_existing``), never a new one.
 
 Every operator command but ``serve`` and ``db upgrade``, and the in-process ``Sender``,
 work on the list that is already there (SPEC §4 Edges). A missing SQLite file, a
@@ -8,6 +9,7 @@ empty list: an empty list answers "not suppressed" for everyone.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -17,9 +19,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from app import migrate
-from app.api.middleware import StartupError
 from app.db import Database, is_sqlite, sqlite_path
+from app.errors import StartupError
 from app.outages import is_database_outage
+from app.private_files import UnsafePath, make_private_dir
+from app.settings import Settings
+
+log = logging.getLogger("bouncer")
 
 
 class DatabaseNotReady(StartupError):
@@ -141,3 +147,44 @@ async def open_existing(url: str, *, configured: bool = True) -> Database:
         await database.dispose()
         raise
     return database
+
+
+async def prepare_database(
+    settings: Settings, *, statement_timeout: float | None = None
+) -> Database:
+    """Connect and, with AUTO_MIGRATE, upgrade to head; a failure is one clear line.
+
+    The Database returned bounds each statement by ``statement_timeout`` (the service).
+    On PostgreSQL the migration runs on an engine without it, since a migration or the
+    wait for another replica's (pg_advisory_lock) may rightly take longer; SQLite's
+    migrations wait on a file lock, not on the database, so one engine serves both.
+    """
+    url = settings.database_url
+    try:
+        if settings.DATABASE_URL is None:  # the SQLite file under DATA_DIR
+            make_private_dir(settings.DATA_DIR, setting="DATA_DIR")
+        database = Database(url, statement_timeout=statement_timeout if is_sqlite(url) else None)
+    except UnsafePath as err:
+        raise StartupError(str(err)) from None
+    try:
+        if settings.AUTO_MIGRATE:
+            await migrate.upgrade_to_head(database.engine)
+        elif not await migrate.is_at_head(database.engine):
+            raise StartupError(
+                "the database schema is not at head and AUTO_MIGRATE=false: "
+                "run `bouncer db upgrade` first"
+            )
+    except StartupError:
+        await database.dispose()
+        raise
+    except Exception as err:
+        await database.dispose()
+        # A wrong role or database name is a DBAPIError too: one line, not a traceback.
+        if problem := connection_problem(settings.database_url, err):
+            raise problem from err
+        raise
+    log.info("database: %s", describe(url))
+    if statement_timeout is None or is_sqlite(url):
+        return database
+    await database.dispose()
+    return Database(url, statement_timeout=statement_timeout)

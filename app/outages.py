@@ -1,10 +1,16 @@
-"""Which third-party failures mean "the database is unreachable, retry later" (503)."""
+"""Which third-party failures mean "the database is unreachable, retry later" (503), and
+the one place they become ``DatabaseUnavailable``: ``as_unavailable``, around every
+session app.db makes (httpx's ``map_exceptions``, for the database)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
+
+from app.errors import BouncerError, DatabaseUnavailable
 
 # asyncpg and aiosqlite surface lost connections, refused connects, timeouts and a
 # locked SQLite file as these; none says anything about the request itself.
@@ -20,7 +26,29 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+@contextmanager
+def as_unavailable(*, retry_hint: str) -> Iterator[None]:
+    """Raise DatabaseUnavailable, from the driver's error, for an outage inside the block.
+
+    Pool exhaustion (SQLAlchemy's TimeoutError from the pool) is the database answering
+    while bouncer has more work than connections: "overloaded", not "unreachable".
+    """
+    try:
+        yield
+    except BouncerError:
+        raise  # already decided: a nested session's DatabaseUnavailable, a refusal, ...
+    except Exception as err:
+        if not is_database_outage(err):
+            raise
+        overloaded = isinstance(err, sa_exc.TimeoutError)
+        raise DatabaseUnavailable(
+            type(err).__name__, overloaded=overloaded, retry_hint=retry_hint
+        ) from err
+
+
 def is_database_outage(err: BaseException) -> bool:
+    if isinstance(err, DatabaseUnavailable):
+        return True  # translated already by as_unavailable
     if isinstance(err, sa_exc.DBAPIError) and err.connection_invalidated:
         return True
     if isinstance(err, _TRANSIENT):

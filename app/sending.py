@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import metrics, opening
 from app.activity import send_log as sends
 from app.db import Database
-from app.errors import AllRecipientsSuppressed, SesRejected
+from app.errors import AllRecipientsSuppressed, DatabaseUnavailable, SesRejected
 from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
 from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
@@ -205,7 +205,7 @@ class SesSender:
                     ses_message_id=message_id,
                     ses_code=ses_code,
                 )
-        except (SQLAlchemyError, OSError):
+        except (SQLAlchemyError, OSError, DatabaseUnavailable):
             # What happened to the message is settled: failing the call now would make the
             # caller send again what SES may already have accepted. The stats lose one row.
             log.exception("could not record the send", extra={"ses_message_id": message_id})

@@ -12,7 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.access import check_entries, split_entry
-from app.sns.topics import check_pattern
+from app.arns import check_pattern
 
 CommaList = Annotated[list[str], NoDecode]
 

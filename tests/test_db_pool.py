@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import db as db_module
 from app.db import Database
+from app.errors import DatabaseUnavailable
 
 pytestmark = pytest.mark.postgres
 
@@ -58,12 +59,27 @@ async def test_a_busy_connection_is_not_pinged(
     # use (an outage: 503 for SNS to retry), and the pool replaces it for the next one.
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
     await kill_pooled_connection(database, admin)
+    # The sessionmaker itself, under Database.session()'s boundary (which would answer
+    # DatabaseUnavailable): the pool's own error is what this test looks at.
     with pytest.raises(DBAPIError) as caught:
-        async with database.session() as session:
+        async with database.sessionmaker() as session:
             await session.scalar(text("SELECT 1"))
     assert caught.value.connection_invalidated
     async with database.session() as session:
         assert await session.scalar(text("SELECT 1")) == 1
+
+
+async def test_a_connection_killed_in_use_is_database_unavailable(
+    database: Database, admin: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a request sees of the same failure: the session boundary's 503, from the error.
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    await kill_pooled_connection(database, admin)
+    with pytest.raises(DatabaseUnavailable, match="the database is unreachable") as caught:
+        async with database.session() as session:
+            await session.scalar(text("SELECT 1"))
+    assert isinstance(caught.value.__cause__, DBAPIError)
+    assert caught.value.__cause__.connection_invalidated
 
 
 async def test_a_read_session_runs_each_statement_on_its_own(database: Database) -> None:

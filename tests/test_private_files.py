@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.api.middleware import StartupError
+from app.errors import StartupError
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.live import LiveServer

@@ -16,15 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.api.bodies import UnreadableBody
-from app.errors import BouncerError, Unauthorized
-from app.outages import is_database_outage
+from app.errors import BouncerError
 
 log = logging.getLogger("bouncer.errors")
 
 
 def render(err: BouncerError) -> JSONResponse:
-    headers = {"WWW-Authenticate": err.challenge} if isinstance(err, Unauthorized) else None
-    return JSONResponse(err.body(), status_code=err.status_code, headers=headers)
+    # The error says which headers its answer needs: Retry-After for every 503
+    # (Unavailable), the challenge for a 401.
+    return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers() or None)
 
 
 async def _bouncer_error(_: Request, err: Exception) -> JSONResponse:
@@ -96,15 +96,10 @@ def _client_gone() -> JSONResponse:
 
 
 async def _unexpected(request: Request, err: Exception) -> JSONResponse:
-    if is_database_outage(err):
-        log.warning(
-            "database unavailable: %s", type(err).__name__, extra={"path": request.url.path}
-        )
-        return JSONResponse(
-            {"error": "the database is unreachable; retry shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    # No database-outage branch: a request reaches the database only through
+    # Database.session()/read(), which raise DatabaseUnavailable (a BouncerError, rendered
+    # above as 503) for an outage; /readyz, the one engine-level read, goes through the same
+    # boundary (app.outages.as_unavailable). What still arrives here is a bug: a 500.
     log.exception("unhandled error", extra={"path": request.url.path})
     return JSONResponse(
         {"error": "internal error: it has been logged with this request's X-Request-ID"},
@@ -117,8 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_disconnected)
-    # Registered by class, these run in ExceptionMiddleware and end the request there;
-    # the catch-all Exception handler would also re-raise into the server's log.
+    # Registered by class, these run in ExceptionMiddleware and end the request there (one
+    # log line); the catch-all Exception handler would also re-raise into the server's log.
     for transient in (SQLAlchemyError, OSError, TimeoutError):
         app.add_exception_handler(transient, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

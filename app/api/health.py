@@ -10,7 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app import migrate, scrape
 from app.api.deps import DatabaseDep
-from app.outages import is_database_outage
+from app.errors import RETRY_SHORTLY, DatabaseUnavailable
+from app.outages import as_unavailable
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -28,13 +29,13 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(database: DatabaseDep) -> JSONResponse:
     try:
-        current = await migrate.current_revision(database.engine)
-    except Exception as err:
-        if not is_database_outage(err):
-            raise
-        log.warning("readyz: database unreachable: %s", err)
+        # The engine, not a session (no transaction to read one row): the same boundary.
+        with as_unavailable(retry_hint=RETRY_SHORTLY):
+            current = await migrate.current_revision(database.engine)
+    except DatabaseUnavailable as err:
+        log.warning("readyz: database unreachable: %s", err.__cause__)
         return JSONResponse(
-            {"status": "unavailable", "error": f"database unreachable: {type(err).__name__}"},
+            {"status": "unavailable", "error": f"database unreachable: {err.problem}"},
             status_code=503,
         )
     head = migrate.head_revision()

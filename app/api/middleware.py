@@ -14,15 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import logs, metrics
 from app.access import TokenRegistry
 from app.api.handlers import render
-from app.errors import BodyTooLarge, BouncerError, Unauthorized
+from app.errors import BodyStalled, BodyTooLarge, BouncerError, StartupError, Unauthorized
 
 log = logging.getLogger("bouncer.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class StartupError(Exception):
-    """The service cannot start; ``str(err)`` is the one line the operator reads."""
 
 
 class RequestContext:
@@ -76,11 +72,6 @@ BODY_IDLE_TIMEOUT = 30.0
 # for ever: a body with a size limit must also arrive whole within this (SNS itself gives
 # up after 15 s). Streamed imports, which have no limit, have no deadline either.
 BODY_DEADLINE = 60.0
-
-
-class BodyStalled(BouncerError):
-    status_code = 408
-    cause = "body_stalled"
 
 
 class BodyLimit:

@@ -15,16 +15,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Column, Table
-from rich.text import Text
 
-from app.suppression.transfer.columns import guarded
+if TYPE_CHECKING:
+    # Rich is imported where a table is printed, not to build `bouncer --help`.
+    from rich.console import Console
+    from rich.text import Text
 
 OutputFormat = Literal["table", "json", "csv"]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 
 # Exit status when the reader of stdout went away (`bouncer … | head`): 128 + SIGPIPE,
 # what a shell reports for coreutils in the same place, so `set -o pipefail` treats
@@ -42,12 +43,16 @@ def _text(value: object) -> str:
 
 def _shown(value: object) -> Text:
     """A cell as plain Text (never markup), its control characters escaped as \\xNN."""
+    from rich.text import Text
+
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _text(value))
     return Text(text)
 
 
 def console(*, err: bool = False) -> Console:
     """A console that prints data as data; off a terminal, as wide as the data."""
+    from rich.console import Console
+
     stream = sys.stderr if err else sys.stdout
     terminal = stream.isatty()
     return Console(
@@ -68,11 +73,17 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputForm
                 json.dumps([{c: row.get(c) for c in columns} for row in rows], default=_text)
             )
         elif fmt == "csv":
+            # Here, not at the top: `bouncer --help` imports this module, and the transfer
+            # package brings the database layer with it.
+            from app.suppression.transfer.columns import guarded
+
             writer = csv.writer(sys.stdout)
             writer.writerow(columns)
             # Guarded as the export's cells are (SPEC §4): a spreadsheet runs none of them.
             writer.writerows([[guarded(_text(row.get(c))) for c in columns] for row in rows])
         else:
+            from rich.table import Column, Table
+
             # overflow="fold": a cell too wide for the terminal wraps, it is never cut.
             table = Table(*(Column(c, overflow="fold") for c in columns))
             for row in rows:

@@ -1,23 +1,26 @@
-"""Running one CLI job on the configured database, with exit codes scripts can trust."""
+"""Running one CLI job on the configured database, with exit codes scripts can trust.
+
+Imported to build ``bouncer --help``: the database, settings and service modules are
+imported inside the functions that run a job, so help needs none of them.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import moments, opening
-from app.api.middleware import StartupError
+from app import moments
 from app.commands.output import say, stdout_closed
-from app.db import Database
-from app.errors import InvalidInput
-from app.outages import is_database_outage
-from app.settings import Settings, describe_settings_error, get_settings
+from app.errors import DatabaseUnavailable, InvalidInput, StartupError, Unavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.db import Database
+    from app.settings import Settings
 
 T = TypeVar("T")
 
@@ -33,6 +36,10 @@ def fail(message: str, code: int) -> typer.Exit:
 def load_settings() -> Settings:
     """The settings, or exit 2 with one line naming each bad one: exit 1 would read as
     "suppressed" to a script running `bouncer suppressions check`."""
+    from pydantic import ValidationError
+
+    from app.settings import describe_settings_error, get_settings
+
     try:
         return get_settings()
     except ValidationError as err:
@@ -42,6 +49,10 @@ def load_settings() -> Settings:
 def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
     """Open the existing, migrated database (never create or migrate one: SPEC §4
     Edges), say which on stderr, run ``job``, and map failures to exit codes."""
+    import asyncio
+
+    from app import opening
+
     settings = load_settings()
     url = settings.database_url
 
@@ -61,11 +72,13 @@ def with_database(job: Callable[[Database], Awaitable[T]]) -> T:
         raise stdout_closed() from None
     except InvalidInput as err:
         raise fail(err.message, BAD_INPUT) from None
-    except Exception as err:
-        if is_database_outage(err):
-            problem = opening.connection_problem(url, err)
-            raise fail(str(problem or err), NO_DATABASE) from None
-        raise
+    except DatabaseUnavailable as err:
+        # The sessions' boundary (app.db) said so; the line names the database and the
+        # setting to check, as a failure to open it does.
+        problem = opening.connection_problem(url, err.__cause__ or err)
+        raise fail(str(problem or err.message), NO_DATABASE) from None
+    except Unavailable as err:  # an import cut short says what is stored; entries contended
+        raise fail(err.message, NO_DATABASE) from None
 
 
 def with_session(job: Callable[[AsyncSession], Awaitable[T]]) -> T:

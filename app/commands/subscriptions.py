@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 
-from app.commands.output import OutputFormat, emit, say_out
+from app.commands.output import FormatOption, emit, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -16,17 +15,14 @@ from app.commands.running import (
     load_settings,
     with_database,
 )
-from app.db import Database
 from app.errors import BouncerError, NotFound
 from app.logs import configure_logging
-from app.main import build_ingest
-from app.outages import is_database_outage
-from app.sns.confirmation import make_sns_client_factory
-from app.sns_records import store as inbox
+
+if TYPE_CHECKING:
+    from app.db import Database
 
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 COLUMNS = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at", "last_error")
 # SNS (or the SubscribeURL) did not confirm: AWS's answer, not the database's nor the input's.
 NOT_CONFIRMED = 4
@@ -42,6 +38,8 @@ def subscriptions(ctx: typer.Context, fmt: FormatOption = "table") -> None:
 @app.command("list", epilog=EXIT_CODES)
 def list_subscriptions(fmt: FormatOption = "table") -> None:
     """The SNS subscriptions seen: topic, status (pending, confirmed, unsubscribed), when."""
+
+    from app.sns_records import store as inbox
 
     async def job(database: Database) -> list[dict[str, object]]:
         async with database.session() as session:
@@ -63,6 +61,12 @@ def confirm(topic_arn: str) -> None:
     # The service's code logs what it does (and warns of its settings): in the service's
     # format, on this process's stderr.
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
+    # Imported here, not at the top: `bouncer --help` needs none of them.
+    import httpx
+
+    from app.main import build_ingest
+    from app.outages import is_database_outage
+    from app.sns.confirmation import make_sns_client_factory
 
     async def job(database: Database) -> tuple[int, str]:
         # Looked up as the service does at start: it may ask the instance metadata service.

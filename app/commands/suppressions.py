@@ -6,12 +6,11 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.progress import Progress
 
-from app.commands.output import OutputFormat, emit, emit_object, say, say_out
+from app.commands.output import FormatOption, emit, emit_object, say, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -21,13 +20,21 @@ from app.commands.running import (
     with_database,
     with_session,
 )
-from app.db import Database
-from app.suppression import entries, listing, transfer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from app.db import Database
+    from app.suppression import transfer
 
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
 COLUMNS = ("email", "reason", "subtype", "source", "note", "created_at", "expires_at")
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
+# The list's own values (app.suppression.transfer.Format, listing.MAX_PAGE), spelled here
+# so `bouncer --help` imports no database code: the service modules are imported inside
+# each command. tests/test_cli_imports.py holds them equal.
+TransferFormat = Literal["csv", "ndjson"]
+MAX_PAGE = 1000
 
 
 def _row(entry: object) -> dict[str, object]:
@@ -41,10 +48,12 @@ def list_entries(
     since: Annotated[str | None, typer.Option(help="created at or after (ISO 8601, UTC)")] = None,
     until: Annotated[str | None, typer.Option(help="created before (ISO 8601, UTC)")] = None,
     q: Annotated[str | None, typer.Option(help="address prefix")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=listing.MAX_PAGE)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_PAGE)] = 100,
     fmt: FormatOption = "table",
 ) -> None:
     """List active entries, newest first."""
+    from app.suppression import listing
+
     filters = listing.Filters(
         reason, domain, parse_date(since, field="since"), parse_date(until, field="until"), q
     )
@@ -58,6 +67,8 @@ def list_entries(
 def check(emails: list[str], fmt: FormatOption = "table") -> None:
     """Which of these addresses are suppressed? Exits 1 when any is; an invalid address is
     named on stderr and the others are still answered (exit 2 when none is suppressed)."""
+    from app.suppression import entries
+
     result = with_session(lambda s: entries.check_each(s, emails, now=datetime.now(UTC)))
     rows = [
         {"email": e, "suppressed": e in result.suppressed, "reason": result.suppressed.get(e)}
@@ -80,6 +91,7 @@ HISTORY_COLUMNS = ("at", "action", "reason", "expires_at", "source", "actor", "n
 def show(email: str, fmt: FormatOption = "table") -> None:
     """One address: its entry, note and every change to it (removals too: who, why),
     suppressed now or not. Exits 1 when it is."""
+    from app.suppression import entries
 
     detail = with_session(lambda s: entries.lookup(s, email, now=datetime.now(UTC)))
     entry = _row(detail.entry) if detail.entry is not None else None
@@ -111,6 +123,8 @@ def add(
     fmt: FormatOption = "table",
 ) -> None:
     """Add or update an entry (recorded as done by "cli")."""
+    from app.suppression import entries
+
     until = parse_date(expires_at, field="expires_at")
     row, _ = with_session(
         lambda s: entries.add(
@@ -124,6 +138,8 @@ def add(
 @app.command(epilog="Exit codes: 0 removed, 1 not on the list, 2 bad input, 3 no database.")
 def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = None) -> None:
     """Remove an entry; the removal stays in its history with the note."""
+    from app.suppression import entries
+
     removed = with_session(
         lambda s: entries.remove(s, email, actor="cli", note=note, now=datetime.now(UTC))
     )
@@ -144,9 +160,13 @@ async def _read(path: Path, progress: Progress | None) -> AsyncIterator[bytes]:
 @app.command("import", epilog=EXIT_CODES)
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    fmt: Annotated[transfer.Format | None, typer.Option("--format", help="csv or ndjson")] = None,
+    fmt: Annotated[TransferFormat | None, typer.Option("--format", help="csv or ndjson")] = None,
 ) -> None:
     """Add or update entries from a CSV or NDJSON file; prints the counts as JSON."""
+    from rich.progress import Progress
+
+    from app.suppression import transfer
+
     chosen = format_of(file, fmt)
     with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
 
@@ -177,7 +197,7 @@ def import_(
         raise typer.Exit(BAD_INPUT)
 
 
-def format_of(file: Path | None, given: transfer.Format | None) -> transfer.Format:
+def format_of(file: Path | None, given: TransferFormat | None) -> TransferFormat:
     """--format when given, else the file's extension (.ndjson/.jsonl, else CSV)."""
     if given is not None:
         return given
@@ -191,11 +211,15 @@ def export(
         Path | None, typer.Argument(dir_okay=False, help="default (or -): stdout")
     ] = None,
     fmt: Annotated[
-        transfer.Format | None,
+        TransferFormat | None,
         typer.Option("--format", help="csv or ndjson; default: from FILE's extension, else csv"),
     ] = None,
 ) -> None:
     """Write every active entry as CSV or NDJSON; says how many and where on stderr."""
+    from rich.progress import Progress
+
+    from app.suppression import transfer
+
     if file is not None and str(file) == "-":
         file = None  # "-" is stdout, as for cat, tar or curl -o
     chosen = format_of(file, fmt)

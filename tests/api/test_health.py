@@ -9,10 +9,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.api.middleware import StartupError
 from app.db import Database
-from app.main import prepare_database
+from app.errors import StartupError
 from app.migrate import head_revision
+from app.opening import prepare_database
 from tests.conftest import make_settings
 from tests.outages import unreachable_database
 

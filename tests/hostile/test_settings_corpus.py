@@ -21,8 +21,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from app.api.middleware import StartupError
 from app.cli import cli
+from app.errors import StartupError
 from app.main import create_app
 from app.settings import Settings, get_settings, load_settings
 from tests.figures import record

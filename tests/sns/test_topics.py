@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
+from app.arns import check_pattern
 from app.errors import EnvelopeInvalid, TopicNotAllowed
-from app.sns.topics import TopicAllowlist, check_pattern, region_of_topic
+from app.sns.topics import TopicAllowlist, region_of_topic
 from tests.conftest import AppMaker
 
 ACCOUNT_WIDE = "arn:aws:sns:*:123456789012:*"

@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database
-from app.errors import Unavailable
-from app.outages import is_database_outage
+from app.errors import DatabaseUnavailable, Unavailable
 from app.suppression.transfer import writing
 from app.suppression.transfer.columns import Format
 from app.suppression.transfer.csv_format import csv_records
@@ -152,14 +151,12 @@ async def import_(
                 await asyncio.wait([pending])
                 if not pending.cancelled():
                     pending.exception()  # retrieved: if it failed, the error raised says so
-    except Exception as err:
-        if is_database_outage(err):
-            raise ImportInterrupted(result, stored_through) from err
-        raise
+    except DatabaseUnavailable as err:  # raised by the batch's session (app.db)
+        raise ImportInterrupted(result, stored_through) from err
     if result.inserted + result.updated >= ANALYZE_AFTER:
         try:
             await writing.analyze(database)
-        except (SQLAlchemyError, OSError) as err:
+        except (SQLAlchemyError, OSError, DatabaseUnavailable) as err:
             # Every line is stored: a failed ANALYZE (only the planner's statistics,
             # autovacuum redoes it) must not turn the answer into an error.
             log.warning("ANALYZE after the import failed: %s", err)
