@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import httpx
 import typer
 
 from app.commands.output import OutputFormat, emit, say_out
@@ -19,10 +18,9 @@ from app.commands.running import (
 from app.db import Database
 from app.errors import BouncerError, NotFound
 from app.logs import configure_logging
-from app.main import build_ingest
 from app.outages import is_database_outage
-from app.sns.confirmation import make_sns_client_factory
-from app.sns_records import store as inbox
+from app.services import Edges, build_subscribing
+from app.sns_records import subscriptions as rows
 
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")
 
@@ -45,8 +43,8 @@ def list_subscriptions(fmt: FormatOption = "table") -> None:
 
     async def job(database: Database) -> list[dict[str, object]]:
         async with database.session() as session:
-            rows = await inbox.list_subscriptions(session)
-        return [{c: getattr(r, c) for c in COLUMNS} for r in rows]
+            found = await rows.list_subscriptions(session)
+        return [{c: getattr(r, c) for c in COLUMNS} for r in found]
 
     emit(with_database(job), COLUMNS, fmt)
 
@@ -60,17 +58,18 @@ def confirm(topic_arn: str) -> None:
     /v1/subscriptions/confirm does: through the SNS API with AWS credentials, else its
     SubscribeURL."""
     settings = load_settings()
-    # The service's code logs what it does (and warns of its settings): in the service's
-    # format, on this process's stderr.
+    # The service's code logs what it does: in the service's format, on this process's
+    # stderr.
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
 
     async def job(database: Database) -> tuple[int, str]:
-        # Looked up as the service does at start: it may ask the instance metadata service.
-        factory = make_sns_client_factory()
-        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as http:
-            ingest = build_ingest(settings, database, http, factory)
+        edges = Edges()  # the real world, as the service has it
+        async with edges.http_client() as http:
+            # Looks the SNS clients up as the service does at start: it may ask the
+            # instance metadata service.
+            subscribing = build_subscribing(settings, database, http, edges)
             try:
-                return 0, await ingest.confirm_pending(topic_arn)
+                return 0, await subscribing.confirm_pending(topic_arn)
             except NotFound as err:
                 return BAD_INPUT, err.message
             except BouncerError as err:

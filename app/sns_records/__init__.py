@@ -1,1 +1,2 @@
-"""What bouncer kept of SNS: the messages it accepted and the topics' subscriptions."""
+"""What bouncer kept of SNS: the messages it accepted (messages) and the topics'
+subscriptions (subscriptions), one module per table."""
