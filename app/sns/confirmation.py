@@ -60,7 +60,9 @@ class SubscriptionConfirmer:
         self._timeout = timeout
 
     async def confirm(self, subscription: Confirmation | SnsMessage) -> ConfirmedVia:
-        """Returns how it confirmed; raises Forbidden for a foreign SubscribeURL, or Unavailable."""
+        """Confirms a verified SubscriptionConfirmation (any other message is a ValueError), or
+        what was kept of one; returns how. Raises Forbidden for a foreign SubscribeURL, or
+        Unavailable."""
         if isinstance(subscription, SnsMessage):
             subscription = Confirmation.of(subscription)
         if self._sns_client_factory is not None:
