@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from app import scrape
-from app.access import TokenRegistry
 from app.api import (
     docs,
     health,
@@ -32,17 +30,11 @@ from app.api.middleware import (
 )
 from app.db import Database
 from app.errors import StartupError
-from app.ingest import Ingest
 from app.logs import configure_logging
 from app.opening import prepare_database
 from app.private_files import UnsafePath
-from app.sending import SesSender
+from app.services import Edges, build_services
 from app.settings import Settings, get_settings, load_settings
-from app.sns.certificates import CertificateStore
-from app.sns.confirmation import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
-from app.sns.topics import TopicAllowlist
-from app.sns.verifier import Verifier
-from app.suppression import policy
 
 log = logging.getLogger("bouncer")
 
@@ -51,85 +43,35 @@ SNS_BODY_LIMIT = 512 * 1024
 DEFAULT_BODY_LIMIT = 50 * 1024 * 1024
 
 
-def build_ingest(
-    settings: Settings,
-    database: Database,
-    http: httpx.AsyncClient,
-    sns_client_factory: SnsClientFactory | None,
-) -> Ingest:
-    allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
-    if (too_wide := allowlist.warning()) is not None:
-        log.warning(too_wide)
-    elif not settings.SNS_TOPIC_ARNS:
-        log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
-    if not settings.SNS_VERIFY_SIGNATURES:
-        log.warning("SNS_VERIFY_SIGNATURES=false: signatures are not checked (emulators only)")
-    verifier = Verifier(
-        CertificateStore(http, cert_dir=settings.SNS_CERT_DIR),
-        allowlist,
-        min_signature_version=settings.SNS_MIN_SIGNATURE_VERSION,
-        max_age_seconds=settings.SNS_MAX_AGE_SECONDS,
-        verify_signatures=settings.SNS_VERIFY_SIGNATURES,
-    )
-    return Ingest(
-        database=database,
-        verifier=verifier,
-        confirmer=SubscriptionConfirmer(http, sns_client_factory=sns_client_factory),
-        auto_confirm=settings.SNS_AUTO_CONFIRM,
-        rules=policy.Rules(
-            soft_bounce_limit=settings.SOFT_BOUNCE_LIMIT,
-            soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
-            soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
-        ),
-        verify_signatures=settings.SNS_VERIFY_SIGNATURES,
-    )
-
-
-_FROM_CREDENTIALS: Any = object()
-
-
 def create_app(
     settings: Settings | None = None,
     *,
-    http_transport: httpx.AsyncBaseTransport | None = None,
-    sns_client_factory: SnsClientFactory | None = _FROM_CREDENTIALS,
-    ses_client: Any = None,
+    edges: Edges | None = None,
     body_idle_timeout: float = BODY_IDLE_TIMEOUT,
 ) -> FastAPI:
-    """The app; the keyword arguments replace its edges to AWS (tests, emulators) and let
-    tests shorten the wait for a stalled request body."""
+    """The app; ``edges`` replaces the outside world (tests, emulators).
+
+    ``body_idle_timeout`` is how long a request body may pause: a limit of this HTTP front
+    door (its middleware), not a service nor an edge, which tests shorten.
+    """
     settings = settings or get_settings()
+    edges = edges or Edges()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
         try:
-            tokens = TokenRegistry.from_settings(
-                settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
-            )
+            services = await build_services(settings, edges, open_database=_open_database)
         except UnsafePath as err:
             raise StartupError(str(err)) from None
-        database = await prepare_database(settings, statement_timeout=settings.statement_timeout)
-        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=http_transport)
-        factory = (
-            make_sns_client_factory()
-            if sns_client_factory is _FROM_CREDENTIALS
-            else sns_client_factory
+        app.state.services = services
+        log.info(
+            "bouncer ready", extra={"database": services.database.engine.url.get_backend_name()}
         )
-        app.state.db = database
-        app.state.http = http
-        app.state.tokens = tokens
-        sender = SesSender.from_settings(settings, database, client=ses_client)
-        app.state.sender = sender
-        app.state.ingest = build_ingest(settings, database, http, factory)
-        app.state.gauges = scrape.ListGauges()
-        log.info("bouncer ready", extra={"database": database.engine.url.get_backend_name()})
         try:
             yield
         finally:
-            await sender.aclose()
-            await http.aclose()
-            await database.dispose()
+            await services.aclose()
             scrape.worker_stopped()
 
     app = FastAPI(
@@ -142,7 +84,6 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(docs.router)
@@ -167,6 +108,10 @@ def create_app(
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)
     return app
+
+
+async def _open_database(settings: Settings) -> Database:
+    return await prepare_database(settings, statement_timeout=settings.statement_timeout)
 
 
 _app: FastAPI | None = None

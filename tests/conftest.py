@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app.main import create_app
+from app.services import Edges, Services
 from app.settings import Settings
 from tests.databases import DatabaseFactory, server_url
 from tests.signing import SnsSigner, shared_signer
@@ -63,6 +66,24 @@ class Edge:
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return self.respond(request)
+
+
+class SettableClock:
+    """``Edges.clock`` for tests that choose the moment bouncer sees (``clock.now = …``)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def replace_services(app: FastAPI, **changes: Any) -> Services:
+    """Swap services of a running app (its database for one that is down, say); returns
+    the services it had."""
+    services: Services = app.state.services
+    app.state.services = dataclasses.replace(services, **changes)
+    return services
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +146,10 @@ async def make_client(edge: Edge, settings: Settings) -> AsyncIterator[AppMaker]
         values = {**settings.model_dump(exclude_unset=True), **overrides}
         app = create_app(
             make_settings(**values),
-            http_transport=httpx.MockTransport(edge.handler),
-            sns_client_factory=sns_client_factory,
+            edges=Edges(
+                http_transport=httpx.MockTransport(edge.handler),
+                sns_client_factory=sns_client_factory,
+            ),
         )
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

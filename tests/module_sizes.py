@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     root, limit = Path(argv[0]), int(argv[1])
     found = oversized(root, limit)
     for path, lines in found:
-        print(f"{path}: {lines} lines, over {limit}: split it (docs/architecture.md)")
+        sys.stdout.write(f"{path}: {lines} lines, over {limit}: split it (docs/architecture.md)\n")
     return 1 if found else 0
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.services import Edges
 from app.settings import Settings
 from app.sns.confirmation import make_sns_client_factory
 from tests.conftest import TOPIC, Edge, make_settings
@@ -119,7 +120,7 @@ async def test_starts_with_a_warning_and_confirms_by_url(
         # No sns_client_factory: the app looks credentials up itself, as in production.
         app = create_app(
             make_settings(**settings.model_dump(exclude_unset=True)),
-            http_transport=httpx.MockTransport(edge.handler),
+            edges=Edges(http_transport=httpx.MockTransport(edge.handler)),
         )
         started = time.monotonic()
         async with app.router.lifespan_context(app):

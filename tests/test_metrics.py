@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select, text
 from app import scrape
 from app.db import Database
 from app.models import Event, SnsMessage
-from tests.conftest import TOPIC, WRITE, AppMaker
+from tests.conftest import TOPIC, WRITE, AppMaker, replace_services
 from tests.live import LiveServer
 from tests.outages import unreachable_database
 from tests.ses_payloads import bounce, complaint, delivery
@@ -96,7 +96,7 @@ class TestCountedAfterCommit:
         self, make_client: AppMaker, signer: SnsSigner
     ) -> None:
         client, app = await make_client()
-        database: Database = app.state.db
+        database: Database = app.state.services.database
         await fail_after_the_suppression(database)
         before = counters()
         response = await post(client, signer, bounce(["ann@example.com"]))
@@ -143,20 +143,20 @@ class TestListGauges:
         assert (await post(client, signer, bounce(["ann@example.com"]))).status_code == 200
         cached = (await client.get("/metrics")).text
         assert sample(cached, "bouncer_suppression_entries", 'reason="bounce"') == 0
-        app.state.gauges.ttl = 0.0
+        app.state.services.gauges.ttl = 0.0
         fresh = (await client.get("/metrics")).text
         assert sample(fresh, "bouncer_suppression_entries", 'reason="bounce"') == 1
 
     async def test_database_outage_omits_the_gauges_not_the_counters(
         self, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
     ) -> None:
-        healthy: Database = app.state.db
-        app.state.db = unreachable_database(healthy.url, tmp_path)
+        healthy: Database = app.state.services.database
+        replace_services(app, database=unreachable_database(healthy.url, tmp_path))
         try:
             response = await client.get("/metrics")
         finally:
-            await app.state.db.dispose()
-            app.state.db = healthy
+            await app.state.services.database.dispose()
+            replace_services(app, database=healthy)
         assert response.status_code == 200
         assert "bouncer_suppression_entries" not in response.text
         assert "# bouncer: list gauges omitted: database unreachable" in response.text
@@ -208,7 +208,7 @@ class TestGaugesNeverFailTheScrape:
     async def test_a_schema_without_the_list_omits_the_gauges(
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
-        database: Database = app.state.db
+        database: Database = app.state.services.database
         async with database.engine.begin() as connection:
             await connection.execute(text("DROP TABLE suppression"))
         response = await client.get("/metrics")

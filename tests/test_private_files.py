@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from app.errors import StartupError
 from app.main import create_app
+from app.services import Edges
 from tests.conftest import make_settings
 from tests.live import LiveServer
 
@@ -38,8 +39,10 @@ async def started(data_dir: Path, **settings: Any) -> AsyncIterator[httpx.AsyncC
     """The app on ``data_dir`` with no API_TOKENS (so it keeps its token file there)."""
     app: FastAPI = create_app(
         make_settings(DATA_DIR=data_dir, LOG_FORMAT="text", **settings),
-        http_transport=httpx.MockTransport(lambda _: httpx.Response(200)),
-        sns_client_factory=None,
+        edges=Edges(
+            http_transport=httpx.MockTransport(lambda _: httpx.Response(200)),
+            sns_client_factory=None,
+        ),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

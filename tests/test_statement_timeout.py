@@ -101,7 +101,7 @@ class TestFrozenConnection:
             second = signer.make_notification(bounce(["bob@example.com"]), topic_arn=TOPIC)
             status, body, seconds = await timed_post(client, second)
             await asyncio.to_thread(proxy.restore)
-            await app.state.db.engine.dispose()
+            await app.state.services.database.engine.dispose()
         assert status == 503, body
         assert seconds < SNS_TIMEOUT
         assert await stored_message_ids(database_url) == {first["MessageId"]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app import migrate, scrape
-from app.api.deps import DatabaseDep
+from app.api.deps import DatabaseDep, GaugesDep
 from app.errors import RETRY_SHORTLY, DatabaseUnavailable
 from app.outages import as_unavailable
 
@@ -52,7 +52,6 @@ async def readyz(database: DatabaseDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request, database: DatabaseDep) -> Response:
-    gauges: scrape.ListGauges = request.app.state.gauges
+async def metrics(database: DatabaseDep, gauges: GaugesDep) -> Response:
     await gauges.refresh(database)
     return Response(scrape.render(gauges), media_type=CONTENT_TYPE_LATEST)

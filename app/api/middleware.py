@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import logs, metrics
-from app.access import TokenRegistry
 from app.api.handlers import render
+from app.api.state import services_of, set_principal
 from app.errors import BodyStalled, BodyTooLarge, BouncerError, StartupError, Unauthorized
 
 log = logging.getLogger("bouncer.http")
@@ -164,11 +164,12 @@ class BodyLimit:
 
 
 class RequireToken:
-    """Refuse a request under ``prefix`` that has no valid bearer token, before its body is read.
+    """Authenticate a request under ``prefix`` once, before its body is read.
 
     FastAPI reads and validates a JSON body before it runs any dependency, so the routes'
     ReadAccess/WriteAccess alone would answer an anonymous caller 400 or 422, describing the
-    API's validation, where SPEC §4 says 401. Those dependencies still decide read or write.
+    API's validation, where SPEC §4 says 401. The caller found goes into the request's state
+    (``request.state.principal``), where those dependencies read it to decide read or write.
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str = "/v1") -> None:
@@ -178,12 +179,13 @@ class RequireToken:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            registry: TokenRegistry = scope["app"].state.tokens
+            registry = services_of(scope["app"]).tokens
             try:
-                registry.authenticate(_header(scope, b"authorization"))
+                principal = registry.authenticate(_header(scope, b"authorization"))
             except Unauthorized as err:
                 await render(err)(scope, receive, send)
                 return
+            set_principal(scope, principal)
         await self.app(scope, receive, send)
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from app.api.bodies import CheckedJsonRoute
-from app.api.deps import WriteAccess
+from app.api.deps import SenderDep, WriteAccess
 from app.api.schemas import error_responses
-from app.sending import SesSender
 from app.ses.request import SendRequest
 
 router = APIRouter(prefix="/v1", tags=["send"], route_class=CheckedJsonRoute)
@@ -76,11 +75,6 @@ _EXAMPLES: dict[str, Any] = {
 }
 
 
-async def get_sender(request: Request) -> SesSender:  # async: see app/api/deps.py
-    sender: SesSender = request.app.state.sender
-    return sender
-
-
 @router.post(
     "/send",
     summary="Send an email through SES to every recipient not on the suppression list",
@@ -94,7 +88,7 @@ async def get_sender(request: Request) -> SesSender:  # async: see app/api/deps.
 async def send(
     who: WriteAccess,
     body: Annotated[SendRequest, Body(openapi_examples=_EXAMPLES)],
-    sender: Annotated[SesSender, Depends(get_sender)],
+    sender: SenderDep,
 ) -> SendOut:
     """Suppressed recipients are dropped and listed; with none left, 409 and SES is not called."""
     result = await sender.send(body, actor=who.name)

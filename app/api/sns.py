@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import SettingsDep
-from app.ingest import Ingest
+from app.api.deps import IngestDep, SettingsDep
 from app.sns.basic_auth import check_basic_auth
 
 router = APIRouter(tags=["sns"])
@@ -41,8 +40,7 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     openapi_extra={"requestBody": _BODY},
     responses=_RESPONSES,
 )
-async def receive(request: Request, settings: SettingsDep) -> dict[str, str]:
+async def receive(request: Request, settings: SettingsDep, ingest: IngestDep) -> dict[str, str]:
     check_basic_auth(request.headers.get("authorization"), settings.SNS_BASIC_AUTH)
-    ingest: Ingest = request.app.state.ingest
     outcome = await ingest.receive(await request.body(), request.headers)
     return {"status": outcome.status}

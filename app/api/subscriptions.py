@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from app.api.bodies import CheckedJsonRoute
-from app.api.deps import ReadAccess, WriteAccess
+from app.api.deps import ReadAccess, SubscribingDep, WriteAccess
 from app.api.schemas import ConfirmIn, SubscriptionOut, error_responses
-from app.ingest import Ingest
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], route_class=CheckedJsonRoute)
-
-
-def _ingest(request: Request) -> Ingest:
-    ingest: Ingest = request.app.state.ingest
-    return ingest
 
 
 @router.get(
@@ -23,8 +17,8 @@ def _ingest(request: Request) -> Ingest:
     response_model=list[SubscriptionOut],
     responses=error_responses(401, 503),
 )
-async def list_subscriptions(request: Request, _: ReadAccess) -> list[SubscriptionOut]:
-    rows = await _ingest(request).subscriptions()
+async def list_subscriptions(subscribing: SubscribingDep, _: ReadAccess) -> list[SubscriptionOut]:
+    rows = await subscribing.list()
     return [SubscriptionOut.model_validate(row) for row in rows]
 
 
@@ -33,6 +27,6 @@ async def list_subscriptions(request: Request, _: ReadAccess) -> list[Subscripti
     summary="Confirm a pending subscription (SNS_AUTO_CONFIRM=false) or retry a failed one",
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def confirm(body: ConfirmIn, request: Request, _: WriteAccess) -> dict[str, str]:
-    status = await _ingest(request).confirm_pending(body.topic_arn)
+async def confirm(body: ConfirmIn, subscribing: SubscribingDep, _: WriteAccess) -> dict[str, str]:
+    status = await subscribing.confirm_pending(body.topic_arn)
     return {"topic_arn": body.topic_arn, "status": status}

@@ -39,12 +39,12 @@ def subscriptions(ctx: typer.Context, fmt: FormatOption = "table") -> None:
 def list_subscriptions(fmt: FormatOption = "table") -> None:
     """The SNS subscriptions seen: topic, status (pending, confirmed, unsubscribed), when."""
 
-    from app.sns_records import store as inbox
+    from app.sns_records import subscriptions as rows
 
     async def job(database: Database) -> list[dict[str, object]]:
         async with database.session() as session:
-            rows = await inbox.list_subscriptions(session)
-        return [{c: getattr(r, c) for c in COLUMNS} for r in rows]
+            found = await rows.list_subscriptions(session)
+        return [{c: getattr(r, c) for c in COLUMNS} for r in found]
 
     emit(with_database(job), COLUMNS, fmt)
 
@@ -58,23 +58,21 @@ def confirm(topic_arn: str) -> None:
     /v1/subscriptions/confirm does: through the SNS API with AWS credentials, else its
     SubscribeURL."""
     settings = load_settings()
-    # The service's code logs what it does (and warns of its settings): in the service's
-    # format, on this process's stderr.
+    # The service's code logs what it does: in the service's format, on this process's
+    # stderr.
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
     # Imported here, not at the top: `bouncer --help` needs none of them.
-    import httpx
-
-    from app.main import build_ingest
     from app.outages import is_database_outage
-    from app.sns.confirmation import make_sns_client_factory
+    from app.services import Edges, build_subscribing
 
     async def job(database: Database) -> tuple[int, str]:
-        # Looked up as the service does at start: it may ask the instance metadata service.
-        factory = make_sns_client_factory()
-        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as http:
-            ingest = build_ingest(settings, database, http, factory)
+        edges = Edges()  # the real world, as the service has it
+        async with edges.http_client() as http:
+            # Looks the SNS clients up as the service does at start: it may ask the
+            # instance metadata service.
+            subscribing = build_subscribing(settings, database, http, edges)
             try:
-                return 0, await ingest.confirm_pending(topic_arn)
+                return 0, await subscribing.confirm_pending(topic_arn)
             except NotFound as err:
                 return BAD_INPUT, err.message
             except BouncerError as err:

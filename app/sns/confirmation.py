@@ -6,7 +6,8 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
@@ -15,14 +16,37 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.errors import Forbidden, Unavailable
 from app.sns.certificates import check_subscribe_url
 from app.sns.envelope import SUBSCRIPTION_CONFIRMATION, SnsMessage
+from app.sns.topics import region_of_topic
+from app.vocabulary import ConfirmedVia
 
 SnsClientFactory = Callable[[str], Any]
 
 log = logging.getLogger("bouncer.sns")
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """What confirming a subscription takes: from a SubscriptionConfirmation just verified,
+    or from the subscription row an operator confirms later."""
+
+    topic_arn: str
+    token: str
+    subscribe_url: str
+
+    @property
+    def region(self) -> str:
+        return region_of_topic(self.topic_arn)
+
+    @classmethod
+    def of(cls, message: SnsMessage) -> Confirmation:
+        if message.type != SUBSCRIPTION_CONFIRMATION or message.token is None:
+            # An UnsubscribeConfirmation's SubscribeURL would re-subscribe: never follow it.
+            raise ValueError(f"only a SubscriptionConfirmation is confirmed, not {message.type}")
+        return cls(message.topic_arn, message.token, message.subscribe_url or "")
+
+
 class SubscriptionConfirmer:
-    """Confirms SubscriptionConfirmation messages that have already been verified."""
+    """Confirms a subscription whose SubscriptionConfirmation has already been verified."""
 
     def __init__(
         self,
@@ -35,26 +59,27 @@ class SubscriptionConfirmer:
         self._sns_client_factory = sns_client_factory
         self._timeout = timeout
 
-    async def confirm(self, message: SnsMessage) -> Literal["api", "url"]:
-        """Returns how it confirmed; raises Forbidden for a foreign SubscribeURL, or Unavailable."""
-        if message.type != SUBSCRIPTION_CONFIRMATION or message.token is None:
-            # An UnsubscribeConfirmation's SubscribeURL would re-subscribe: never follow it.
-            raise ValueError(f"only a SubscriptionConfirmation is confirmed, not {message.type}")
+    async def confirm(self, subscription: Confirmation | SnsMessage) -> ConfirmedVia:
+        """Confirms a verified SubscriptionConfirmation (any other message is a ValueError), or
+        what was kept of one; returns how. Raises Forbidden for a foreign SubscribeURL, or
+        Unavailable."""
+        if isinstance(subscription, SnsMessage):
+            subscription = Confirmation.of(subscription)
         if self._sns_client_factory is not None:
-            await self._confirm_by_api(message, self._sns_client_factory, message.token)
-            return "api"
-        await self._confirm_by_url(message)
-        return "url"
+            await self._confirm_by_api(subscription, self._sns_client_factory)
+            return ConfirmedVia.API
+        await self._confirm_by_url(subscription)
+        return ConfirmedVia.URL
 
-    async def _confirm_by_api(
-        self, message: SnsMessage, factory: SnsClientFactory, token: str
-    ) -> None:
+    async def _confirm_by_api(self, subscription: Confirmation, factory: SnsClientFactory) -> None:
         # AuthenticateOnUnsubscribe makes unsubscribing need AWS credentials, so a link
         # scanner that follows UnsubscribeURL in a forwarded message cannot drop us.
         # https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html
         def call() -> None:
-            factory(message.region).confirm_subscription(
-                TopicArn=message.topic_arn, Token=token, AuthenticateOnUnsubscribe="true"
+            factory(subscription.region).confirm_subscription(
+                TopicArn=subscription.topic_arn,
+                Token=subscription.token,
+                AuthenticateOnUnsubscribe="true",
             )
 
         try:
@@ -62,19 +87,20 @@ class SubscriptionConfirmer:
         except ClientError as err:
             error = err.response.get("Error", {})
             raise Unavailable(
-                f"SNS refused ConfirmSubscription for {message.topic_arn} in {message.region} "
+                f"SNS refused ConfirmSubscription for {subscription.topic_arn} in "
+                f"{subscription.region} "
                 f"({error.get('Code', 'unknown')}: {error.get('Message', '')}); check that "
                 "bouncer's AWS credentials allow sns:ConfirmSubscription. SNS will retry"
             ) from err
         except BotoCoreError as err:
             raise Unavailable(
-                f"could not call ConfirmSubscription for {message.topic_arn} in "
-                f"{message.region}: {err}; SNS will retry"
+                f"could not call ConfirmSubscription for {subscription.topic_arn} in "
+                f"{subscription.region}: {err}; SNS will retry"
             ) from err
 
-    async def _confirm_by_url(self, message: SnsMessage) -> None:
-        url = message.subscribe_url or ""
-        check_subscribe_url(url, topic_region=message.region)
+    async def _confirm_by_url(self, subscription: Confirmation) -> None:
+        url = subscription.subscribe_url
+        check_subscribe_url(url, topic_region=subscription.region)
         try:
             response = await self._http.get(url, follow_redirects=False, timeout=self._timeout)
         except httpx.InvalidURL as err:
@@ -85,12 +111,12 @@ class SubscriptionConfirmer:
             ) from err
         except httpx.HTTPError as err:
             raise Unavailable(
-                f"could not request the SubscribeURL of {message.topic_arn}: "
+                f"could not request the SubscribeURL of {subscription.topic_arn}: "
                 f"{type(err).__name__}: {err}; SNS will retry"
             ) from err
         if response.status_code != 200:
             raise Unavailable(
-                f"the SubscribeURL of {message.topic_arn} answered HTTP "
+                f"the SubscribeURL of {subscription.topic_arn} answered HTTP "
                 f"{response.status_code}; SNS will retry"
             )
 

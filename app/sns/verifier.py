@@ -27,7 +27,7 @@ class Verifier:
         self.min_signature_version = min_signature_version
         self.max_age_seconds = max_age_seconds
         # False only for local emulators that cannot sign: the topic and the age are
-        # still checked, and the caller logs a warning for every message.
+        # still checked, and Ingest, reading it here, logs a warning for every message.
         self.verify_signatures = verify_signatures
 
     async def verify(self, message: SnsMessage, *, now: datetime) -> None:

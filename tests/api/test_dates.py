@@ -18,7 +18,7 @@ AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 async def _entry_at(app: FastAPI, email: str, when: datetime) -> None:
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         entry = store.Entry(email=email, display=email, reason="bounce", source="api")
         await store.put(session, entry, actor="t", now=when, replace_active=True)
 

@@ -13,7 +13,7 @@ from app.db import Database
 from app.errors import StartupError
 from app.migrate import head_revision
 from app.opening import prepare_database
-from tests.conftest import make_settings
+from tests.conftest import make_settings, replace_services
 from tests.outages import unreachable_database
 
 
@@ -32,7 +32,7 @@ class TestReadyz:
         assert response.json() == {"status": "ready", "schema": head_revision()}
 
     async def test_503_when_schema_behind(self, app: FastAPI, client: httpx.AsyncClient) -> None:
-        database: Database = app.state.db
+        database: Database = app.state.services.database
         async with database.engine.begin() as connection:
             await connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
         response = await client.get("/readyz")
@@ -42,13 +42,13 @@ class TestReadyz:
     async def test_503_when_database_gone(
         self, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
     ) -> None:
-        healthy: Database = app.state.db
-        app.state.db = unreachable_database(healthy.url, tmp_path)
+        healthy: Database = app.state.services.database
+        replace_services(app, database=unreachable_database(healthy.url, tmp_path))
         try:
             response = await client.get("/readyz")
         finally:
-            await app.state.db.dispose()
-            app.state.db = healthy
+            await app.state.services.database.dispose()
+            replace_services(app, database=healthy)
         assert response.status_code == 503
         assert response.json()["status"] == "unavailable"
         assert "database unreachable" in response.json()["error"]

@@ -41,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.main import create_app
+from app.services import Edges
 from app.settings import Settings
 from tests import figures
 from tests.conftest import READ, TOPIC, WRITE, Edge, make_settings
@@ -113,9 +114,11 @@ def fuzzed_app(settings: Settings, edge: Edge, signer: SnsSigner) -> Iterator[Fa
     values = {**settings.model_dump(exclude_unset=True), "SNS_AUTO_CONFIRM": False}
     app = create_app(
         make_settings(**values),
-        http_transport=httpx.MockTransport(edge.handler),
-        sns_client_factory=None,
-        ses_client=make_ses_client(),
+        edges=Edges(
+            http_transport=httpx.MockTransport(edge.handler),
+            sns_client_factory=None,
+            ses_client=make_ses_client(),
+        ),
     )
     try:
         with asgi.get_client(cast(Any, app)) as client:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.main import create_app
 from app.models import Event
+from app.services import Edges
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.ses.conftest import (
@@ -52,9 +53,11 @@ async def running_app(
     """The app, its SES client replaced by ``ses_client`` (moto's or a Stubber's)."""
     app = create_app(
         settings,
-        http_transport=httpx.MockTransport(no_outbound_http),
-        sns_client_factory=None,
-        ses_client=ses_client,
+        edges=Edges(
+            http_transport=httpx.MockTransport(no_outbound_http),
+            sns_client_factory=None,
+            ses_client=ses_client,
+        ),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -100,11 +103,11 @@ class TestPostSend:
         self, api_settings: Settings, moto_ses: MotoSes
     ) -> None:
         async with running_app(api_settings, ses_client=moto_ses.client) as (app, http):
-            await suppress(app.state.db, "bob@example.org", reason="complaint")
+            await suppress(app.state.services.database, "bob@example.org", reason="complaint")
             response = await http.post(
                 "/v1/send", json=SIMPLE | {"cc": ['"Bob" <Bob@Example.org>']}, headers=AUTH
             )
-            rows = await send_rows(app.state.db)
+            rows = await send_rows(app.state.services.database)
         assert response.status_code == 200, response.text
         body = response.json()
         [message] = moto_ses.sent
@@ -119,7 +122,7 @@ class TestPostSend:
         self, api_settings: Settings, stubbed_ses: StubbedSes
     ) -> None:
         async with running_app(api_settings, ses_client=stubbed_ses.client) as (app, http):
-            await suppress(app.state.db, "ann@example.org")
+            await suppress(app.state.services.database, "ann@example.org")
             response = await http.post("/v1/send", json=SIMPLE, headers=AUTH)
         assert response.status_code == 409
         assert response.json() == {
@@ -144,7 +147,7 @@ class TestPostSend:
         )
         async with running_app(api_settings, ses_client=stubbed_ses.client) as (app, http):
             response = await http.post("/v1/send", json=SIMPLE, headers=AUTH)
-            [row] = await send_rows(app.state.db)
+            [row] = await send_rows(app.state.services.database)
         assert response.status_code == 502
         body = response.json()
         assert set(body) == {"error", "ses_code"}
@@ -173,7 +176,7 @@ class TestPostSend:
         payload = {k: v for k, v in (SIMPLE | change).items() if v is not None}
         async with running_app(api_settings, ses_client=stubbed_ses.client) as (app, http):
             response = await http.post("/v1/send", json=payload, headers=AUTH)
-            rows = await send_rows(app.state.db)
+            rows = await send_rows(app.state.services.database)
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field
         assert response.json()["error"].startswith(f"{field}: ")
@@ -291,8 +294,8 @@ class TestEndToEndWithMotoServer:
             assert delivered.json() == {"status": "processed"}
 
             second = await http.post("/v1/send", json=payload, headers=AUTH)
-            rows = await send_rows(app.state.db)
-            events = await bounces_of(app.state.db, message_id)
+            rows = await send_rows(app.state.services.database)
+            events = await bounces_of(app.state.services.database, message_id)
 
         assert second.status_code == 409
         assert second.json()["suppressed"] == [{"email": recipient, "reason": "bounce"}]

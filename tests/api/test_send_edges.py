@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.main import create_app
+from app.services import Edges
 from app.settings import Settings
 from tests.conftest import WRITE, make_settings
 from tests.recording_ses import RecordingSes
@@ -36,8 +37,7 @@ def ses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingSes:
 async def http(settings: Settings, ses: RecordingSes) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(
         make_settings(**settings.model_dump(exclude_unset=True)),
-        sns_client_factory=None,
-        ses_client=ses.client,
+        edges=Edges(sns_client_factory=None, ses_client=ses.client),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

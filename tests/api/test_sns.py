@@ -31,7 +31,9 @@ async def post(client: httpx.AsyncClient, envelope: dict[str, Any]) -> httpx.Res
 
 async def count(app_or_url: FastAPI | str, model: Any) -> int:
     database: Database = (
-        app_or_url.state.db if isinstance(app_or_url, FastAPI) else Database(app_or_url)
+        app_or_url.state.services.database
+        if isinstance(app_or_url, FastAPI)
+        else Database(app_or_url)
     )
     async with database.session() as session:
         n = await session.scalar(select(func.count()).select_from(model))
@@ -212,15 +214,15 @@ class TestDatabaseDown:
         tmp_path: Path,
     ) -> None:
         client, app = await make_client()
-        database: Database = app.state.db
-        app.state.ingest.database = unreachable_database(database_url, tmp_path)
+        database: Database = app.state.services.database
+        app.state.services.ingest.database = unreachable_database(database_url, tmp_path)
         envelope = signer.make_notification("x", topic_arn=TOPIC)
         response = await post(client, envelope)
         assert response.status_code == 503
         assert "SNS will retry" in response.json()["error"]
-        await app.state.ingest.database.dispose()
+        await app.state.services.ingest.database.dispose()
         # The retry, once the database is back, stores it exactly once.
-        app.state.ingest.database = database
+        app.state.services.ingest.database = database
         assert (await post(client, envelope)).json() == {"status": "processed"}
         assert await count(app, SnsMessage) == 1
 
@@ -231,7 +233,7 @@ class TestOverload:
     ) -> None:
         client, app = await make_client()
         tiny = Database(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-        app.state.ingest.database = tiny
+        app.state.services.ingest.database = tiny
         try:
             async with tiny.engine.connect():  # the only connection, held
                 response = await post(client, signer.make_notification("x", topic_arn=TOPIC))
@@ -316,7 +318,7 @@ class TestSubscriptions:
             )
         ]
         assert edge.requests == []
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             row = await session.get(Subscription, TOPIC)
         assert row is not None
         assert (row.status, row.confirmed_via) == ("confirmed", "api")
@@ -328,7 +330,7 @@ class TestSubscriptions:
         envelope = signer.make_subscription_confirmation(topic_arn=TOPIC)
         assert (await post(client, envelope)).json() == {"status": "pending"}
         assert edge.requests == []
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             row = await session.get(Subscription, TOPIC)
         assert row is not None
         assert row.status == "pending"
@@ -361,7 +363,7 @@ class TestSubscriptions:
         envelope = signer.make_unsubscribe_confirmation(topic_arn=TOPIC)
         assert (await post(client, envelope)).json() == {"status": "unsubscribed"}
         assert edge.requests == []
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             row = await session.get(Subscription, TOPIC)
         assert row is not None
         assert row.status == "unsubscribed"

@@ -30,7 +30,7 @@ class Window:
 
 async def _seed(app: FastAPI, window: Window) -> None:
     now = datetime.now(UTC) - timedelta(hours=1)
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         if window.sends:
             session.add(
                 Send(

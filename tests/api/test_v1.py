@@ -67,7 +67,7 @@ class TestAccess:
         self, make_client: AppMaker, tmp_path: Any
     ) -> None:
         client, app = await make_client(API_TOKENS=[], API_READ_TOKENS=[])
-        token_file = app.state.settings.DATA_DIR / "api-token"
+        token_file = app.state.services.settings.DATA_DIR / "api-token"
         assert token_file.stat().st_mode & 0o777 == 0o600
         token = token_file.read_text().strip()
         response = await client.get(
@@ -160,7 +160,7 @@ class TestEntries:
 
         from app.models import Suppression
 
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             await session.execute(
                 update(Suppression).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
             )
@@ -225,7 +225,7 @@ class TestList:
         from app.suppression import store
 
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             for n in range(5000):
                 email = f"user{n:05d}@example.com"
                 entry = store.Entry(email=email, display=email, reason="bounce", source="api")
@@ -318,7 +318,7 @@ class TestEventsAndStats:
         self, client: httpx.AsyncClient, app: FastAPI, signer: SnsSigner
     ) -> None:
         now = datetime.now(UTC)
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             session.add(
                 Send(
                     ses_message_id="s1",

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from app.main import create_app
 from app.models import Event, Send, Suppression, SuppressionChange
+from app.services import Edges
 from app.settings import Settings
 from tests import figures
 from tests.conftest import READ, WRITE, make_settings
@@ -509,8 +510,7 @@ async def corpus_app(
     use_fake_aws_credentials(monkeypatch, tmp_path)
     app = create_app(
         make_settings(**settings.model_dump(exclude_unset=True)),
-        sns_client_factory=None,
-        ses_client=RecordingSes().client,
+        edges=Edges(sns_client_factory=None, ses_client=RecordingSes().client),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -521,7 +521,7 @@ async def corpus_app(
 
 
 async def _counts(app: FastAPI) -> dict[str, int]:
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         return {
             name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in TABLES.items()

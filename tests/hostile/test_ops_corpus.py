@@ -645,7 +645,7 @@ CASES: dict[str, Case] = {
 
 
 async def stored_rows(app: FastAPI) -> Stored:
-    database: Database = app.state.db
+    database: Database = app.state.services.database
     found: Stored = {}
     async with database.session() as session:
         for model in (SnsMessage, Subscription, Event, Suppression):

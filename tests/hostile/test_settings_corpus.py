@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.errors import StartupError
 from app.main import create_app
+from app.services import Edges
 from app.settings import Settings, get_settings, load_settings
 from tests.figures import record
 
@@ -361,7 +362,9 @@ async def test_setting(
         check_line(refusal, case)
         check_cli(case)
         return
-    app = create_app(settings, http_transport=httpx.MockTransport(lambda _: httpx.Response(200)))
+    app = create_app(
+        settings, edges=Edges(http_transport=httpx.MockTransport(lambda _: httpx.Response(200)))
+    )
     try:
         async with app.router.lifespan_context(app):
             assert case.outcome == "starts", f"{case.id} started; expected refused"

@@ -43,9 +43,10 @@ from app import metrics
 from app.db import Database
 from app.main import create_app
 from app.models import Subscription
+from app.services import Edges
 from app.settings import Settings
 from tests.batches import COUNTED, snapshot
-from tests.conftest import TOPIC, WRITE_TOKEN, Edge, make_settings
+from tests.conftest import TOPIC, WRITE_TOKEN, Edge, SettableClock, make_settings
 from tests.databases import DatabaseFactory
 from tests.figures import record
 from tests.ses_payloads import bounce
@@ -212,9 +213,10 @@ class Bouncer:
     client: httpx.AsyncClient
     app: FastAPI
     edge: Edge
+    clock: SettableClock
 
     def set_clock(self, moment: datetime) -> None:
-        self.app.state.ingest.clock = lambda: moment
+        self.clock.now = moment
 
     async def post(self, message: dict[str, Any] | Posted, *, hostile: bool = True) -> Answer:
         body, headers = post_args(message) if isinstance(message, dict) else message
@@ -228,7 +230,7 @@ class Bouncer:
 
     async def stored(self) -> int:
         """Rows in every table an SNS message can write to."""
-        database: Database = self.app.state.db
+        database: Database = self.app.state.services.database
         tables = [select(func.count()).select_from(m).scalar_subquery() for m in STORED]
         async with database.session() as session:
             counts = (await session.execute(select(*tables))).one()
@@ -270,17 +272,21 @@ class Apps:
         key = repr(sorted(settings.items()))
         if key not in self._running:
             edge = Edge()
+            moments = SettableClock(clock)
             app = create_app(
                 make_settings(**(self.base | settings)),
-                http_transport=httpx.MockTransport(edge.handler),
-                sns_client_factory=None,
+                edges=Edges(
+                    http_transport=httpx.MockTransport(edge.handler),
+                    sns_client_factory=None,
+                    clock=moments,
+                ),
             )
             lifespan = app.router.lifespan_context(app)
             await lifespan.__aenter__()
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="https://bouncer.example"
             )
-            self._running[key] = (Bouncer(client, app, edge), lifespan)
+            self._running[key] = (Bouncer(client, app, edge, moments), lifespan)
         bouncer = self._running[key][0]
         bouncer.set_clock(clock)
         return bouncer
@@ -1329,7 +1335,7 @@ class TestReplays:
 
 
 async def subscriptions(bouncer: Bouncer) -> list[tuple[str, str, str]]:
-    database: Database = bouncer.app.state.db
+    database: Database = bouncer.app.state.services.database
     async with database.session() as session:
         rows = await session.scalars(select(Subscription).order_by(Subscription.topic_arn))
         return [(r.topic_arn, r.status, r.last_message_id) for r in rows]

@@ -49,13 +49,13 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 
 async def suppressions(app: FastAPI) -> dict[str, str]:
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         rows = (await session.scalars(select(Suppression))).all()
     return {row.email: row.reason for row in rows}
 
 
 async def count(app: FastAPI, model: Any) -> int:
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -135,7 +135,7 @@ class TestExactlyOnce:
                     bounce(["c@example.com"], feedback_id=f"fb-{n}", shape=shape, **soft),
                 )
         assert await suppressions(app) == {}  # 2 distinct soft bounces, limit 3
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             state = await session.get(RecipientState, "c@example.com")
         assert state is not None
         assert state.soft_bounce_count == 2
@@ -261,7 +261,7 @@ class TestPolicyEndToEnd:
     ) -> None:
         await send(client, signer, bounce(["not an address", "ok@example.com"]))
         assert await suppressions(app) == {"ok@example.com": "bounce"}
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             emails = (await session.scalars(select(Event.email))).all()
         assert emails == ["ok@example.com"]
 

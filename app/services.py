@@ -1,0 +1,170 @@
+"""What bouncer runs on, built in one place: its services, and the outside world as Edges.
+
+The web app builds ``Services`` at start (``build_services``); a command that needs one
+service builds only that one (``build_subscribing``), without FastAPI. Tests and emulators
+replace ``Edges``, never a service.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import httpx
+
+from app.access import TokenRegistry
+from app.db import Database
+from app.ingest import Ingest
+from app.scrape import ListGauges
+from app.sending import SesSender
+from app.settings import Settings
+from app.sns.certificates import CertificateStore
+from app.sns.confirmation import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
+from app.sns.topics import TopicAllowlist
+from app.sns.verifier import Verifier
+from app.subscribing import Subscribing
+from app.suppression import policy
+
+if TYPE_CHECKING:
+    from types_boto3_sesv2.client import SESV2Client
+
+log = logging.getLogger("bouncer")
+
+
+class Lookup(Enum):
+    """Find the SNS clients from the AWS credentials at start (it may ask the instance
+    metadata service, so it is done once, then, and never at import)."""
+
+    FROM_CREDENTIALS = "from credentials"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The outside world bouncer talks to; by default the real one.
+
+    ``http_transport``: certificates and SubscribeURLs (None: the network).
+    ``sns_client_factory``: SNS clients by region for ConfirmSubscription (None: no
+    credentials, so SubscribeURLs are requested instead).
+    ``ses_client``: SES v2 for /v1/send (None: built from the settings on the first send).
+    ``clock``: the time SNS messages are checked and stored at.
+    """
+
+    http_transport: httpx.AsyncBaseTransport | None = None
+    sns_client_factory: SnsClientFactory | Lookup | None = Lookup.FROM_CREDENTIALS
+    ses_client: SESV2Client | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def http_client(self) -> httpx.AsyncClient:
+        """The client for certificates and SubscribeURLs: short time-outs, no redirects."""
+        return httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=self.http_transport)
+
+    def sns_clients(self) -> SnsClientFactory | None:
+        if self.sns_client_factory is Lookup.FROM_CREDENTIALS:
+            return make_sns_client_factory()
+        return self.sns_client_factory
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the web app's routes and middleware use, each built once at start."""
+
+    settings: Settings
+    database: Database
+    http: httpx.AsyncClient
+    tokens: TokenRegistry
+    ingest: Ingest
+    subscribing: Subscribing
+    sender: SesSender
+    gauges: ListGauges
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()
+        await self.http.aclose()
+        await self.database.dispose()
+
+
+# How the web app opens its database: migrating it at start (AUTO_MIGRATE), which a
+# command never does.
+OpenDatabase = Callable[[Settings], Awaitable[Database]]
+
+
+async def build_services(
+    settings: Settings, edges: Edges, *, open_database: OpenDatabase
+) -> Services:
+    """Raises UnsafePath (a token file someone else could have planted) before the
+    database is touched, and whatever ``open_database`` raises."""
+    tokens = TokenRegistry.from_settings(
+        settings.API_TOKENS, settings.API_READ_TOKENS, data_dir=settings.DATA_DIR
+    )
+    database = await open_database(settings)
+    http = edges.http_client()
+    try:
+        subscribing = build_subscribing(settings, database, http, edges)
+        return Services(
+            settings=settings,
+            database=database,
+            http=http,
+            tokens=tokens,
+            ingest=build_ingest(settings, database, http, subscribing, edges),
+            subscribing=subscribing,
+            sender=SesSender.from_settings(settings, database, client=edges.ses_client),
+            gauges=ListGauges(),
+        )
+    except BaseException:
+        await http.aclose()
+        await database.dispose()
+        raise
+
+
+def build_subscribing(
+    settings: Settings, database: Database, http: httpx.AsyncClient, edges: Edges
+) -> Subscribing:
+    """Looks the SNS clients up, as ``Edges.sns_clients`` does: call it at start."""
+    return Subscribing(
+        database=database,
+        confirmer=SubscriptionConfirmer(http, sns_client_factory=edges.sns_clients()),
+        auto_confirm=settings.SNS_AUTO_CONFIRM,
+        clock=edges.clock,
+    )
+
+
+def build_ingest(
+    settings: Settings,
+    database: Database,
+    http: httpx.AsyncClient,
+    subscribing: Subscribing,
+    edges: Edges,
+) -> Ingest:
+    allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
+    if (too_wide := allowlist.warning()) is not None:
+        log.warning(too_wide)
+    elif not settings.SNS_TOPIC_ARNS:
+        log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
+    if not settings.SNS_VERIFY_SIGNATURES:
+        log.warning("SNS_VERIFY_SIGNATURES=false: signatures are not checked (emulators only)")
+    verifier = Verifier(
+        CertificateStore(http, cert_dir=settings.SNS_CERT_DIR),
+        allowlist,
+        min_signature_version=settings.SNS_MIN_SIGNATURE_VERSION,
+        max_age_seconds=settings.SNS_MAX_AGE_SECONDS,
+        verify_signatures=settings.SNS_VERIFY_SIGNATURES,
+    )
+    return Ingest(
+        database=database,
+        verifier=verifier,
+        subscribing=subscribing,
+        rules=policy.Rules(
+            soft_bounce_limit=settings.SOFT_BOUNCE_LIMIT,
+            soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
+            soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
+        ),
+        clock=edges.clock,
+    )
