@@ -26,7 +26,7 @@ from app.suppression.effects import (
 from app.vocabulary import ChangeAction, Reason, Source, Verdict
 
 # Callers read the effects and the verdict through policy.
-__all__ = ["Current", "Effects", "Entry", "State", "Verdict", "Write", "change_of"]
+__all__ = ["Current", "Effects", "Entry", "State", "Verdict", "change_of"]
 
 REASONS = tuple(Reason)
 
@@ -83,7 +83,7 @@ def classify(event: SesEvent, recipient: SesRecipient) -> Verdict:
 
 # The verdicts that suppress at once and until removed, and the reason they record.
 # Soft bounces suppress only as a run (soft_bounce_run); the rest never do.
-PERMANENT_REASON = {
+PERMANENT_REASON: dict[Verdict, str] = {
     Verdict.HARD_BOUNCE: Reason.BOUNCE,
     Verdict.COMPLAINT: Reason.COMPLAINT,
     Verdict.UNSUBSCRIBE: Reason.UNSUBSCRIBE,
@@ -212,7 +212,7 @@ def _entry(
     event: SesEvent,
     recipient: SesRecipient,
     address: Address,
-    reason: Reason,
+    reason: str,
     expires_at: datetime | None,
 ) -> Entry:
     subtype = event.subtype
