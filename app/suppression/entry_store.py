@@ -14,7 +14,8 @@ from app.db import dialect_insert, storable, table_of
 from app.errors import Unavailable
 from app.models import SES_MESSAGE_ID_LENGTH, Suppression, SuppressionChange
 from app.suppression import policy
-from app.suppression.effects import Change, ChangeLine, Current, Entry, Insert, Update, Write
+from app.suppression.effects import Change, ChangeLine, Current, Entry, Insert, Lift, Update, Write
+from app.vocabulary import ChangeAction
 
 # Kept here for the callers that write an entry by this name.
 __all__ = ["Change", "Entry"]
@@ -163,7 +164,8 @@ async def remove(
     session: AsyncSession, email: str, *, actor: str, note: str | None, now: datetime
 ) -> bool:
     """Delete the entry; the removal stays in the change history. False if absent."""
-    return await carry_out(session, policy.lift(email, actor=actor, note=note), now=now)
+    line = ChangeLine(email, ChangeAction.REMOVED, actor, note=note)
+    return await carry_out(session, Lift(line), now=now)
 
 
 def _texts(entry: Entry) -> dict[str, Any]:

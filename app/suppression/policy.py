@@ -72,8 +72,10 @@ def classify(event: SesEvent, recipient: SesRecipient) -> Verdict:
     if event.type == "Complaint":
         # ARF feedback types are case-insensitive tokens (RFC 5965 §3.1); not-spam is a
         # recipient saying the message was wanted. No feedback report at all is a complaint.
-        feedback = (event.complaint_feedback_type or "").strip().lower()
-        return Verdict.RECORD_ONLY if feedback == "not-spam" else Verdict.COMPLAINT
+        feedback = event.complaint_feedback_type
+        if feedback is not None and feedback.strip().lower() == "not-spam":
+            return Verdict.RECORD_ONLY
+        return Verdict.COMPLAINT
     if event.type == "Subscription":
         return _classify_subscription(event)
     if event.type == "Delivery":
@@ -96,21 +98,23 @@ STATEFUL = COUNTED | frozenset(PERMANENT_REASON)
 
 def _classify_bounce(event: SesEvent, recipient: SesRecipient) -> Verdict:
     # https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html (bounce types)
-    bounce_type, subtype = event.bounce_type, event.bounce_subtype
-    if bounce_type == "Permanent":
+    if event.bounce_type == "Permanent":
         action = _action(recipient)
         if action in _NOT_FAILED:
             return Verdict.RECORD_ONLY
-        if action != _DELAYED:
-            return Verdict.HARD_BOUNCE
-        bounce_type, subtype = "Transient", "General"  # SPEC §3: not failed yet
-    if bounce_type != "Transient":
-        return Verdict.RECORD_ONLY  # Undetermined, or a type AWS has not documented
+        if action == _DELAYED:  # SPEC §3: not failed yet, so Transient General
+            return _classify_transient(recipient, message_at_fault=False)
+        return Verdict.HARD_BOUNCE
+    if event.bounce_type == "Transient":
+        at_fault = event.bounce_subtype in _MESSAGE_AT_FAULT
+        return _classify_transient(recipient, message_at_fault=at_fault)
+    return Verdict.RECORD_ONLY  # Undetermined, or a type AWS has not documented
+
+
+def _classify_transient(recipient: SesRecipient, *, message_at_fault: bool) -> Verdict:
     if _status_code(recipient.status) in _NO_SUCH_MAILBOX:
         return Verdict.HARD_BOUNCE
-    if subtype in _MESSAGE_AT_FAULT:
-        return Verdict.RECORD_ONLY
-    return Verdict.SOFT_BOUNCE
+    return Verdict.RECORD_ONLY if message_at_fault else Verdict.SOFT_BOUNCE
 
 
 def _action(recipient: SesRecipient) -> str | None:
@@ -171,8 +175,8 @@ def soft_bounce_run(
     for end in times:
         start = end - window
         last = bisect_left(delivered, end) - 1
-        if last >= 0 and delivered[last] > start:
-            start = delivered[last]
+        if last >= 0:
+            start = max(start, delivered[last])
         count = bisect_right(times, end) - bisect_right(times, start)
         if count >= rules.soft_bounce_limit:
             run = SoftBounceRun(end, end + timedelta(days=rules.soft_bounce_suppress_days))
@@ -293,7 +297,3 @@ def _write(
     # An SES event has no note to give, so it leaves the operator's.
     keep_note = entry.note is None and not by_operator
     return Update(entry, line, redate=not active, keep_note=keep_note)
-
-
-def lift(email: str, *, actor: str, note: str | None) -> Lift:  # an operator's removal
-    return Lift(ChangeLine(email, ChangeAction.REMOVED, actor, note=note))

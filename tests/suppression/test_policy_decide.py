@@ -150,6 +150,11 @@ class TestSoftBounceCount:
         assert outcome.soft_bounces == effects.SoftBounceCount(2, NOW, delivered[0])
         assert outcome.write is None  # two since the delivery: below the limit
 
+    def test_a_delivery_to_an_address_without_soft_bounces(self) -> None:
+        outcome = decide(make_event("Delivery"), effects.State(deliveries=(NOW,)))
+        assert outcome.soft_bounces == effects.SoftBounceCount(0, None, NOW)
+        assert outcome.write is None
+
     def test_a_delivery_clears_the_count(self) -> None:
         state = effects.State(soft_bounces=soft_bounces(1, 2), deliveries=(NOW,))
         outcome = decide(make_event("Delivery"), state)

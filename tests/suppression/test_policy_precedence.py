@@ -40,6 +40,15 @@ class TestReasonRank:
         write = policy.write_entry(entry(new), current(old), actor="sns", now=NOW)
         assert kind_of(write) == ("update" if stronger else None)
 
+    @pytest.mark.parametrize("known", RANKED)
+    def test_a_reason_policy_does_not_know_ranks_with_soft_bounce(self, known: str) -> None:
+        # Nothing writes one, but a stored row is only as strict as its column: rank lowest.
+        assert policy.is_stronger(entry("legacy"), current(known)) is False
+        assert policy.is_stronger(entry(known), current("legacy")) is (known != "soft_bounce")
+
+    def test_nothing_written_is_unchanged(self) -> None:
+        assert policy.change_of(None) == "unchanged"
+
 
 # (new entry's expiry, current entry's expiry, is the new one stronger); reasons equal.
 EXPIRIES: list[tuple[datetime | None, datetime | None, bool]] = [
@@ -180,11 +189,3 @@ class TestAnOperatorWrite:
             wanted, effects.ChangeLine(EMAIL, ChangeAction.ADDED, "me", "manual", LATER, "n")
         )
         assert policy.change_of(write) == "added"
-
-    def test_removal(self) -> None:
-        lift = policy.lift(EMAIL, actor="ops", note="fixed")
-        assert lift == effects.Lift(
-            effects.ChangeLine(EMAIL, ChangeAction.REMOVED, "ops", None, None, "fixed")
-        )
-        assert policy.change_of(lift) == "removed"
-        assert policy.change_of(None) == "unchanged"

@@ -95,9 +95,9 @@ class TestSettle:
                 EMAIL, action, "sns", "soft_bounce", wanted.expires_at if wanted else None
             )
         if isinstance(write, effects.Lift):
-            assert write.line.actor == "sns"
-            assert write.line.reason is None
-            assert "delivery" in (write.line.note or "")
+            note = write.line.note
+            assert write.line == effects.ChangeLine(EMAIL, REMOVED, "sns", None, None, note)
+            assert "delivery" in (note or "")
 
 
 class TestALateDelivery:
@@ -112,7 +112,8 @@ class TestALateDelivery:
         )
         outcome = decide(make_event("Delivery"), state)
         assert kind_of(outcome.write) == "lift"
-        assert outcome.log[0].action is ChangeAction.REMOVED
+        assert (outcome.log[0].email, outcome.log[0].action) == (EMAIL, ChangeAction.REMOVED)
+        assert policy.change_of(outcome.write) == "removed"
 
     @pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1), timedelta(days=2)])
     def test_after_the_run_keeps_the_entry(self, after: timedelta) -> None:
