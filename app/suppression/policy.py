@@ -220,7 +220,7 @@ def _entry(
     expires_at: datetime | None,
 ) -> Entry:
     subtype = event.subtype
-    if _action(recipient) == _DELAYED and event.type == "Bounce":
+    if event.bounce_type == "Permanent" and _action(recipient) == _DELAYED:
         subtype = "General"  # the entry says what bouncer took it for (SPEC §3)
     return Entry(
         email=address.normalized,

@@ -116,6 +116,13 @@ class TestDelayedRecipientOfAPermanentBounce:
         )
         assert outcome.write.entry.expires_at == NOW + timedelta(days=7)
 
+    @pytest.mark.parametrize("subtype", ["MailboxFull", "General"])
+    def test_a_delayed_transient_bounce_keeps_its_subtype(self, subtype: str) -> None:
+        event = make_bounce("Transient", subtype, action="delayed", status="4.2.2")
+        outcome = decide(event, effects.State(soft_bounces=soft_bounces(0, 1, 2)))
+        assert isinstance(outcome.write, effects.Insert)
+        assert outcome.write.entry.subtype == subtype
+
     def test_below_the_limit_only_counts(self) -> None:
         event = make_bounce("Permanent", action="delayed", status="4.4.7")
         outcome = decide(event, effects.State(soft_bounces=soft_bounces(0, 1)))
