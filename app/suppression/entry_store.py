@@ -130,10 +130,10 @@ async def settle(
         if await carry_out(session, write, now=now):
             return write
         write = decide(await current(session, email))
-    raise contended(email)
+    raise _contended(email)
 
 
-def contended(email: str) -> Unavailable:
+def _contended(email: str) -> Unavailable:
     return Unavailable(
         f"the suppression entry for {email} kept changing under concurrent writers; "
         "nothing was stored; retry"
