@@ -92,7 +92,7 @@ bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 s
 mutation: install ## Mutation-test the suppression policy with mutmut (~2 min): the score, then any survivor (`mutmut show NAME`)
 	rm -rf mutants
 	$(BIN)/mutmut run
-	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json && echo
 	$(BIN)/mutmut results
 
 clean: ## Remove the virtualenv and caches (not ./data)
