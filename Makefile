@@ -11,7 +11,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full clean
+.PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,12 @@ bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor, send path, 
 
 bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 suppression rows, 1,000,000-row import/export, lookups at 10,000,000 rows
 	$(BIN)/python -m bench.run --full
+
+mutation: install ## Mutation-test the suppression policy with mutmut (~2 min): the score, then any survivor (`mutmut show NAME`)
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json && echo
+	$(BIN)/mutmut results
 
 clean: ## Remove the virtualenv and caches (not ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

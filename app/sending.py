@@ -21,7 +21,7 @@ from app.errors import AllRecipientsSuppressed, DatabaseUnavailable, SesRejected
 from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
 from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
-from app.suppression import store
+from app.suppression import entry_store as store
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client

@@ -32,7 +32,7 @@ from app.migrate import upgrade_to_head
 from app.sending import SesSender
 from app.ses.request import SendRequest
 from app.settings import normalize_database_url
-from app.suppression import store
+from app.suppression import entry_store as store
 from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row
 
 COLUMNS = SUPPRESSION_COLUMNS

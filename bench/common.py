@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.suppression.store import ENTRY_COLUMNS  # noqa: E402
+from app.suppression.entry_store import ENTRY_COLUMNS  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.signing import TOPIC_ARN, SnsSigner, post_args  # noqa: E402
 

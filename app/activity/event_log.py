@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, storable, table_of
 from app.models import SES_MESSAGE_ID_LENGTH, Event
 from app.ses.events import SesEvent
+from app.vocabulary import Verdict
 
 # Bounces and complaints carry a feedbackId that both SES shapes share (SPEC §3).
 _FEEDBACK_KEYED = frozenset({"Bounce", "Complaint"})
@@ -136,3 +137,25 @@ async def page(
 async def for_email(session: AsyncSession, email: str, *, limit: int = 50) -> Sequence[Event]:
     query = select(Event).where(Event.email == email).order_by(Event.id.desc()).limit(limit)
     return (await session.scalars(query)).all()
+
+
+_HISTORY = select(_EVENT.c.verdict, _EVENT.c.occurred_at).where(
+    _EVENT.c.email == bindparam("email"),
+    _EVENT.c.verdict.in_(bindparam("verdicts", expanding=True)),
+    _EVENT.c.occurred_at > bindparam("since"),
+)
+
+
+async def soft_bounce_history(
+    session: AsyncSession, email: str, *, since: datetime
+) -> tuple[tuple[datetime, ...], tuple[datetime, ...]]:
+    """(soft-bounce times, delivery times) for an address since ``since``."""
+    rows = await session.execute(
+        _HISTORY,
+        {"email": email, "verdicts": [Verdict.SOFT_BOUNCE, Verdict.DELIVERY], "since": since},
+    )
+    bounces: list[datetime] = []
+    deliveries: list[datetime] = []
+    for verdict, occurred_at in rows:
+        (bounces if verdict == Verdict.SOFT_BOUNCE else deliveries).append(occurred_at)
+    return tuple(bounces), tuple(deliveries)

@@ -17,7 +17,7 @@ from app.activity import event_log as event_history
 from app.addresses import InvalidAddress, parse_address
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.suppression import policy, store
+from app.suppression import entry_store, policy
 
 MAX_CHECK = 10_000
 
@@ -62,9 +62,9 @@ async def lookup(session: AsyncSession, raw: str, *, now: datetime) -> EntryDeta
     "not suppressed" too.
     """
     email, _ = parse_email(raw)
-    row = await store.get(session, email)
-    changes = _with_sources(await store.changes(session, email), row)
-    if row is None or not store.is_active_row(row, now=now):
+    row = await entry_store.get(session, email)
+    changes = _with_sources(await entry_store.changes(session, email), row)
+    if row is None or not entry_store.is_active_row(row, now=now):
         return EntryDetail(email, None, (), changes)
     return EntryDetail(email, row, await event_history.for_email(session, email), changes)
 
@@ -73,7 +73,8 @@ async def history(session: AsyncSession, email: str) -> list[Change]:
     """Every change to an address's entry, oldest first, removals included; [] for an
     address never on the list. ``email`` in any form (InvalidInput when it is none)."""
     key, _ = parse_email(email)
-    return _with_sources(await store.changes(session, key), await store.get(session, key))
+    entry = await entry_store.get(session, key)
+    return _with_sources(await entry_store.changes(session, key), entry)
 
 
 def _with_sources(rows: Sequence[SuppressionChange], entry: Suppression | None) -> list[Change]:
@@ -121,7 +122,7 @@ async def check_each(session: AsyncSession, raws: Sequence[str], *, now: datetim
             keyed.append((raw, parse_address(raw).normalized))
         except InvalidAddress as err:
             invalid.append(Invalid(raw, str(err)))
-    found = await store.check(session, [key for _, key in keyed], now=now)
+    found = await entry_store.check(session, [key for _, key in keyed], now=now)
     suppressed: dict[str, str] = {}
     allowed: list[str] = []
     for raw, key in keyed:
@@ -168,7 +169,7 @@ async def add(
     if problem := entry_problem(reason, expires_at, now=now):
         field, message = problem
         raise InvalidInput(message, field=field)
-    entry = store.Entry(
+    entry = policy.Entry(
         email=email,
         display=display,
         reason=reason,
@@ -176,9 +177,9 @@ async def add(
         note=note,
         expires_at=expires_at,
     )
-    change = await store.put(session, entry, actor=actor, now=now, replace_active=True)
+    change = await entry_store.put(session, entry, actor=actor, now=now, replace_active=True)
     await session.flush()
-    row = await store.get(session, email)
+    row = await entry_store.get(session, email)
     assert row is not None  # noqa: S101  (just written)
     return row, change == "added"
 
@@ -187,4 +188,4 @@ async def remove(
     session: AsyncSession, raw: str, *, actor: str, note: str | None, now: datetime
 ) -> bool:
     email, _ = parse_email(raw)
-    return await store.remove(session, email, actor=actor, note=note, now=now)
+    return await entry_store.remove(session, email, actor=actor, note=note, now=now)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.suppression import store
+from app.suppression import entry_store as store
 from tests.conftest import READ, WRITE
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

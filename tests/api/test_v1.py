@@ -222,7 +222,7 @@ class TestCheck:
 
 class TestList:
     async def test_walk_5000_while_inserting(self, client: httpx.AsyncClient, app: FastAPI) -> None:
-        from app.suppression import store
+        from app.suppression import entry_store as store
 
         start = datetime(2026, 1, 1, tzinfo=UTC)
         async with app.state.services.database.session() as session:

@@ -22,7 +22,7 @@ from app.addresses import parse_address
 from app.db import Database
 from app.models import Send
 from app.ses.request import SendRequest
-from app.suppression import store
+from app.suppression import entry_store as store
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import Suppression, SuppressionChange
-from app.suppression import store
+from app.suppression import entry_store as store
 
 EMAIL = "race@example.com"
 

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from app import moments
 from app.addresses import InvalidAddress, parse_address
-from app.suppression import entries, store
+from app.suppression import entries
+from app.suppression import entry_store as store
 from app.suppression.transfer.columns import COLUMNS, FREE_TEXT, MAX_LENGTH
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database, table_of
 from app.models import Suppression, SuppressionChange
-from app.suppression import store
+from app.suppression import entry_store as store
 from app.suppression.transfer.driver import copy
 from app.suppression.transfer.rows import Row as FileRow
 
