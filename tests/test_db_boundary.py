@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.db import Database
 from app.errors import DatabaseUnavailable, NotFound, Unavailable
 from app.outages import is_database_outage
-from tests.conftest import READ
+from tests.conftest import READ, replace_services
 from tests.outages import unreachable_database
 
 
@@ -124,13 +124,14 @@ class TestOverHttp:
     async def test_a_v1_call_is_503_with_retry_after(
         self, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
     ) -> None:
-        healthy: Database = app.state.db
-        app.state.db = unreachable_database(healthy.url, tmp_path)
+        healthy = app.state.services.database
+        down = unreachable_database(healthy.url, tmp_path)
+        before = replace_services(app, database=down)
         try:
             response = await client.get("/v1/suppressions/ann@example.com", headers=READ)
         finally:
-            await app.state.db.dispose()
-            app.state.db = healthy
+            await down.dispose()
+            app.state.services = before
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "5"
         assert response.json()["error"].startswith("the database is unreachable (")

@@ -109,7 +109,7 @@ async def expired_entry(app: FastAPI, email: str, *, reason: str, source: str = 
         note="old",
         expires_at=then + timedelta(days=9),
     )
-    async with app.state.db.session() as session:
+    async with app.state.services.database.session() as session:
         await entry_store.put(session, entry, actor="ops", now=then, replace_active=True)
     return then
 
@@ -204,7 +204,7 @@ class TestDsnActionOfAPermanentBounce:
         assert (body["reason"], body["subtype"]) == ("soft_bounce", "General")
         expires = datetime.fromisoformat(body["expires_at"])
         assert abs(expires - (now + timedelta(days=7))) < timedelta(seconds=5)
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             verdicts = (await session.scalars(select(Event.verdict))).all()
         assert verdicts == ["soft_bounce"] * 3
 
@@ -216,7 +216,7 @@ class TestDsnActionOfAPermanentBounce:
         message = dsn_bounce({"jane@example.com": action}, at=now, feedback_id="fb")
         await send(client, signer, message)
         assert (await entry_of(client, "jane@example.com"))["suppressed"] is False
-        async with app.state.db.session() as session:
+        async with app.state.services.database.session() as session:
             events = (await session.scalars(select(Event))).all()
         assert [(e.email, e.type, e.bounce_type, e.verdict) for e in events] == [
             ("jane@example.com", "Bounce", "Permanent", "record_only")
