@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -25,6 +25,8 @@ from rich.text import Text
 from app.suppression.transfer.columns import guarded
 
 OutputFormat = Literal["table", "json", "csv"]
+# The --format option of every command that prints rows.
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 
 # Exit status when the reader of stdout went away (`bouncer … | head`): 128 + SIGPIPE,
 # what a shell reports for coreutils in the same place, so `set -o pipefail` treats

@@ -10,11 +10,10 @@ import typer
 
 from app.activity import event_log as history
 from app.activity import stats
-from app.commands.output import OutputFormat, emit
+from app.commands.output import FormatOption, emit
 from app.commands.running import EXIT_CODES, with_session
 from app.suppression import entries
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 EVENT_COLUMNS = ("occurred_at", "type", "subtype", "verdict", "status", "diagnostic_code")
 
 

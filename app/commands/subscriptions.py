@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import httpx
 import typer
 
-from app.commands.output import OutputFormat, emit, say_out
+from app.commands.output import FormatOption, emit, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -26,7 +24,6 @@ from app.sns_records import store as inbox
 
 app = typer.Typer(help="The SNS subscriptions seen at /sns.")
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 COLUMNS = ("topic_arn", "status", "confirmed_via", "created_at", "updated_at", "last_error")
 # SNS (or the SubscribeURL) did not confirm: AWS's answer, not the database's nor the input's.
 NOT_CONFIRMED = 4

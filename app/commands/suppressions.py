@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from app.commands.output import OutputFormat, emit, emit_object, say, say_out
+from app.commands.output import FormatOption, emit, emit_object, say, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -27,7 +27,6 @@ from app.suppression import entries, listing, transfer
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
 
 COLUMNS = ("email", "reason", "subtype", "source", "note", "created_at", "expires_at")
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 
 
 def _row(entry: object) -> dict[str, object]:

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, insert_for, storable, table_of
-from app.models import SnsMessage as SnsMessageRow
-from app.models import Subscription
+from app.models import ReceivedSnsMessage, Subscription
 from app.sns.envelope import SnsMessage
+from app.vocabulary import ConfirmedVia, SubscriptionStatus
 
 
 @functools.cache
 def _record_statement(dialect: str) -> Any:
     # Built once per dialect, values as parameters: on every notification's path.
-    insert = dialect_insert(dialect)(table_of(SnsMessageRow))
+    insert = dialect_insert(dialect)(table_of(ReceivedSnsMessage))
     return insert.on_conflict_do_nothing(index_elements=["message_id"])
 
 
@@ -44,7 +44,7 @@ async def record_message(session: AsyncSession, message: SnsMessage, *, now: dat
 
 async def is_known_message(session: AsyncSession, message_id: str) -> bool:
     found = await session.scalar(
-        select(SnsMessageRow.message_id).where(SnsMessageRow.message_id == message_id)
+        select(ReceivedSnsMessage.message_id).where(ReceivedSnsMessage.message_id == message_id)
     )
     return found is not None
 
@@ -107,8 +107,8 @@ async def mark_failed(
 async def mark_confirmed(session: AsyncSession, topic_arn: str, *, via: str, now: datetime) -> None:
     subscription = await session.get(Subscription, topic_arn, with_for_update=True)
     if subscription is not None:
-        subscription.status = "confirmed"
-        subscription.confirmed_via = via
+        subscription.status = SubscriptionStatus.CONFIRMED
+        subscription.confirmed_via = ConfirmedVia(via)
         subscription.last_error = None
         subscription.updated_at = now
 
