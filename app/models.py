@@ -45,6 +45,7 @@ SES_MESSAGE_ID_LENGTH = 256
 
 
 def _values(words: type[StrEnum]) -> list[str]:
+    # Stored as the value ("soft_bounce"), not the member's name (SOFT_BOUNCE).
     return [word.value for word in words]
 
 
@@ -52,9 +53,12 @@ def _word(words: type[StrEnum], column: str, length: int) -> Enum:
     """A column of one of app.vocabulary's words: VARCHAR(length) holding the value, and a
     CHECK constraint named ck_<table>_<column> (migration 0006) admitting only the values.
 
-    Not a native ENUM type: adding a word is then a CHECK swap on both databases, with no
-    ALTER TYPE on PostgreSQL. The column type compiles to the VARCHAR it replaced, so
-    Alembic's type comparison sees no change. Strings outside the enum are not refused here
+    sqlalchemy's Enum rather than String plus a CheckConstraint: one declaration gives the
+    CHECK and hands the enum member back on reads, so Mapped[Reason] is what a row holds.
+    Not a native ENUM type: a new word is then a CHECK swap on both databases, with no
+    ALTER TYPE on PostgreSQL. The type compiles to the VARCHAR it replaced, so Alembic's
+    type comparison sees no change (and it does not compare CHECK constraints:
+    tests/test_migrations.py does). Strings outside the enum are not refused here
     (validate_strings=False): a filter on an unknown value finds nothing, as before, and a
     write of one is refused by the database's CHECK.
     """
@@ -70,7 +74,10 @@ def _word(words: type[StrEnum], column: str, length: int) -> Enum:
 
 
 class ReceivedSnsMessage(Base):
-    """Every SNS message accepted at /sns, once per MessageId (SNS delivers at least once)."""
+    """Every SNS message accepted at /sns, once per MessageId (SNS delivers at least once).
+
+    The stored row of an app.sns.envelope.SnsMessage (the parsed, checked message).
+    """
 
     __tablename__ = "sns_message"
 
