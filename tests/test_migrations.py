@@ -226,7 +226,8 @@ def _checked_values(connection: Connection) -> dict[tuple[str, str], set[str]]:
     inspector = inspect(connection)
     for table in KEYS:
         for check in inspector.get_check_constraints(table):
-            found[(table, check["name"].removeprefix(f"ck_{table}_"))] = set(
+            name = check["name"] or "(unnamed)"  # an unnamed one would show as such
+            found[(table, name.removeprefix(f"ck_{table}_"))] = set(
                 re.findall(r"'([^']*)'", check["sqltext"])
             )
     return found
