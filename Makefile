@@ -9,6 +9,11 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# `make test` draws the same Hypothesis examples on every run and machine, so what fails
+# in CI fails the same way here. Fresh random examples: `make test HYPOTHESIS_SEED=` (or
+# plain `.venv/bin/pytest`); another fixed draw: `make test HYPOTHESIS_SEED=7`.
+HYPOTHESIS_SEED ?= 0
+SEEDED = $(if $(HYPOTHESIS_SEED),--hypothesis-seed=$(HYPOTHESIS_SEED))
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full mutation clean
@@ -48,11 +53,11 @@ test: install ## Run the suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL,
 
 test-sqlite: install ## Run the suite on SQLite only
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest $(SEEDED) --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
 
 test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 	@echo "== tests on PostgreSQL"
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(SEEDED) $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format --check, and the layer contracts (docs/architecture.md)
 	$(BIN)/ruff check .

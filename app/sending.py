@@ -22,6 +22,7 @@ from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
 from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
 from app.suppression import entry_store as store
+from app.vocabulary import SendOutcome
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
@@ -118,16 +119,18 @@ class SesSender:
         dropped = [(r.key, active[r.key]) for r in recipients if r.key in active]
         record = _Record(sender_of(request) or "", dropped, self._configuration_set_for(request))
         if not allowed:
-            await self._record(record, "all_suppressed", actor=actor)
+            await self._record(record, SendOutcome.ALL_SUPPRESSED, actor=actor)
             raise AllRecipientsSuppressed(dropped)
         params = build_params(request, allowed, configuration_set=record.configuration_set)
         try:
             message_id = await self._send_email(params, request)
         except SesRejected as err:
-            await self._record(record, "ses_error", actor=actor, ses_code=err.ses_code)
+            await self._record(record, SendOutcome.SES_ERROR, actor=actor, ses_code=err.ses_code)
             raise
         sent_to = [r.key for r in allowed]
-        await self._record(record, "sent", actor=actor, sent_to=sent_to, message_id=message_id)
+        await self._record(
+            record, SendOutcome.SENT, actor=actor, sent_to=sent_to, message_id=message_id
+        )
         return SendResult(message_id, sent_to, [SuppressedRecipient(*d) for d in dropped])
 
     async def aclose(self) -> None:
@@ -172,14 +175,14 @@ class SesSender:
     async def _record(
         self,
         record: _Record,
-        outcome: sends.Outcome,
+        outcome: SendOutcome,
         *,
         actor: str | None,
         sent_to: list[str] | None = None,
         message_id: str | None = None,
         ses_code: str | None = None,
     ) -> None:
-        label = "partial" if outcome == "sent" and record.suppressed else outcome
+        label = "partial" if outcome == SendOutcome.SENT and record.suppressed else outcome
         metrics.SENDS.labels(outcome=label).inc()
         log.info(
             "send %s",

@@ -2,6 +2,9 @@
 
 Each is a StrEnum, so a value compares and serialises as its plain string, the column
 holds that string, and a CHECK constraint (migration 0006) keeps anything else out.
+A word added here needs a migration that swaps its columns' CHECK constraints
+(tests/test_migrations.py fails until one does). Class docstrings are the API's: the
+OpenAPI document shows them beside the values.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+# SPEC §3; app.suppression.policy ranks them.
 class Reason(StrEnum):
-    """Why an address is on the list (SPEC §3). Ranked in app.suppression.policy."""
+    """Why an address is on the list."""
 
     BOUNCE = "bounce"
     SOFT_BOUNCE = "soft_bounce"
@@ -19,8 +23,9 @@ class Reason(StrEnum):
     MANUAL = "manual"
 
 
+# SPEC §3; sync is written by the SES account-level list sync (SPEC §7).
 class Source(StrEnum):
-    """Which door an entry came in by (SPEC §3)."""
+    """Which door an entry came in by."""
 
     SNS = "sns"
     API = "api"
@@ -30,7 +35,7 @@ class Source(StrEnum):
 
 
 class Verdict(StrEnum):
-    """What the policy made of one SES event for one recipient (the event row keeps it)."""
+    """What bouncer made of one SES event for one recipient."""
 
     HARD_BOUNCE = "hard_bounce"
     SOFT_BOUNCE = "soft_bounce"
@@ -41,7 +46,7 @@ class Verdict(StrEnum):
 
 
 class ChangeAction(StrEnum):
-    """One line of an entry's history."""
+    """What one line of an entry's history did to the entry."""
 
     ADDED = "added"
     UPDATED = "updated"
@@ -49,6 +54,8 @@ class ChangeAction(StrEnum):
 
 
 class SubscriptionStatus(StrEnum):
+    """Where an SNS subscription seen at /sns stands."""
+
     PENDING = "pending"
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
@@ -56,17 +63,23 @@ class SubscriptionStatus(StrEnum):
 
 
 class ConfirmedVia(StrEnum):
+    """How bouncer confirmed an SNS subscription."""
+
     API = "api"  # sns:ConfirmSubscription with AuthenticateOnUnsubscribe
     URL = "url"  # a GET of the checked SubscribeURL
 
 
 class SendOutcome(StrEnum):
+    """What became of one send through the wrapper."""
+
     SENT = "sent"
     ALL_SUPPRESSED = "all_suppressed"
     SES_ERROR = "ses_error"
 
 
 class SnsMessageType(StrEnum):
+    """An SNS message's Type."""
+
     # https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
     NOTIFICATION = "Notification"
     SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
@@ -74,7 +87,9 @@ class SnsMessageType(StrEnum):
 
 
 class EventType(StrEnum):
-    """An SES event's type, one spelling for both shapes (app.ses.events maps AWS's)."""
+    """An SES event's type, one spelling whichever shape SES posted it in."""
+
+    # app.ses.events maps AWS's spellings ("Rendering Failure", identity notifications).
 
     BOUNCE = "Bounce"
     COMPLAINT = "Complaint"

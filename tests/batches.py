@@ -15,12 +15,12 @@ import httpx
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models import Event, RecipientState, SnsMessage, Suppression
+from app.models import Event, ReceivedSnsMessage, RecipientState, Suppression
 from tests.ses_payloads import bounce_storm
 from tests.signing import SnsSigner, post_args
 
 # The tables whose row counts say whether anything was lost or stored twice.
-COUNTED = (Event, SnsMessage, Suppression, RecipientState)
+COUNTED = (Event, ReceivedSnsMessage, Suppression, RecipientState)
 
 
 def make_batch(signer: SnsSigner, size: int, *, topic_arn: str) -> list[dict[str, Any]]:
@@ -59,7 +59,7 @@ async def snapshot(url: str) -> dict[str, Any]:
                 for model in COUNTED
             }
             events = sorted((e.dedupe_key, e.verdict) for e in await session.scalars(select(Event)))
-            message_ids = set(await session.scalars(select(SnsMessage.message_id)))
+            message_ids = set(await session.scalars(select(ReceivedSnsMessage.message_id)))
     finally:
         await database.dispose()
     return {
@@ -77,7 +77,7 @@ async def stored_message_ids(url: str) -> set[str]:
     database = Database(url)
     try:
         async with database.session() as session:
-            return set(await session.scalars(select(SnsMessage.message_id)))
+            return set(await session.scalars(select(ReceivedSnsMessage.message_id)))
     finally:
         await database.dispose()
 

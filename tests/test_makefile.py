@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def planned(target: str, tmp_path: Path) -> str:
+def planned(target: str, tmp_path: Path, *variables: str) -> str:
     """The commands `make TARGET` would run on a clone with no virtualenv yet."""
     uv = tmp_path / "uv"  # only named: `make -n` runs nothing
     uv.touch()
@@ -19,7 +19,7 @@ def planned(target: str, tmp_path: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     env["TEST_DATABASE_URL"] = "postgresql://planned@127.0.0.1:5432/none"
     done = subprocess.run(  # noqa: S603
-        ["make", "-n", target, f"VENV={tmp_path / 'venv'}", f"UV={uv}"],  # noqa: S607
+        ["make", "-n", target, f"VENV={tmp_path / 'venv'}", f"UV={uv}", *variables],  # noqa: S607
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -40,3 +40,21 @@ def test_run_syncs_runtime_dependencies_only(tmp_path: Path) -> None:
 def test_test_and_install_keep_the_dev_tools(tmp_path: Path) -> None:
     for target in ("install", "test"):
         assert "uv sync --frozen --extra dev --inexact" in planned(target, tmp_path)
+
+
+def pytest_lines(commands: str) -> list[str]:
+    return [line for line in commands.splitlines() if "/bin/pytest" in line]
+
+
+def test_test_draws_the_same_hypothesis_examples_on_both_databases(tmp_path: Path) -> None:
+    lines = pytest_lines(planned("test", tmp_path))
+    assert len(lines) == 2  # SQLite, then PostgreSQL
+    assert all(" --hypothesis-seed=0 " in f"{line} " for line in lines), lines
+
+
+def test_a_developer_can_draw_at_random_or_another_seed(tmp_path: Path) -> None:
+    unseeded = pytest_lines(planned("test", tmp_path, "HYPOTHESIS_SEED="))
+    assert len(unseeded) == 2
+    assert not any("--hypothesis-seed" in line for line in unseeded), unseeded
+    other = pytest_lines(planned("test", tmp_path, "HYPOTHESIS_SEED=7"))
+    assert all(" --hypothesis-seed=7 " in f"{line} " for line in other), other

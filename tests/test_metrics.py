@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select, text
 
 from app import scrape
 from app.db import Database
-from app.models import Event, SnsMessage
+from app.models import Event, ReceivedSnsMessage
 from tests.conftest import TOPIC, WRITE, AppMaker, replace_services
 from tests.live import LiveServer
 from tests.outages import unreachable_database
@@ -45,7 +45,7 @@ async def post(client: httpx.AsyncClient, signer: SnsSigner, message: str) -> ht
     return await client.post("/sns", content=body, headers=headers)
 
 
-async def rows(database: Database, model: type[SnsMessage] | type[Event]) -> int:
+async def rows(database: Database, model: type[ReceivedSnsMessage] | type[Event]) -> int:
     async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -102,7 +102,7 @@ class TestCountedAfterCommit:
         response = await post(client, signer, bounce(["ann@example.com"]))
         assert response.status_code == 503, response.text
         assert counters() == before
-        assert await rows(database, SnsMessage) == 0
+        assert await rows(database, ReceivedSnsMessage) == 0
         assert await rows(database, Event) == 0
 
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import storable, table_of
 from app.models import Send
-
-Outcome = Literal["sent", "all_suppressed", "ses_error"]
-
+from app.vocabulary import SendOutcome
 
 _ADD = insert(table_of(Send))  # Core, built once: on every send's path
 
@@ -25,7 +22,7 @@ async def record_send(
     sent_to: Sequence[str],
     suppressed: Sequence[tuple[str, str]],
     configuration_set: str | None,
-    outcome: Outcome,
+    outcome: SendOutcome,
     now: datetime,
     ses_message_id: str | None = None,
     ses_code: str | None = None,
@@ -54,7 +51,7 @@ async def count_recipients_sent(session: AsyncSession, *, since: datetime, until
     """
     total = await session.scalar(
         select(func.coalesce(func.sum(Send.recipient_count), 0)).where(
-            Send.outcome == "sent", Send.created_at >= since, Send.created_at < until
+            Send.outcome == SendOutcome.SENT, Send.created_at >= since, Send.created_at < until
         )
     )
     return int(total or 0)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity.send_log import count_recipients_sent
 from app.models import Event
+from app.vocabulary import Verdict
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -100,10 +101,10 @@ async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats
         ).all()
     )
     sends = await count_recipients_sent(session, since=since, until=now)
-    hard = int(counts.get("hard_bounce", 0))
-    soft = int(counts.get("soft_bounce", 0))
-    complaints = int(counts.get("complaint", 0))
-    deliveries = int(counts.get("delivery", 0))
+    hard = int(counts.get(Verdict.HARD_BOUNCE, 0))
+    soft = int(counts.get(Verdict.SOFT_BOUNCE, 0))
+    complaints = int(counts.get(Verdict.COMPLAINT, 0))
+    deliveries = int(counts.get(Verdict.DELIVERY, 0))
     events = deliveries + hard + soft + complaints
     denominator, source, note = choose_denominator(sends=sends, events=events)
     bounce_rate = hard / denominator if denominator else None

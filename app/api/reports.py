@@ -12,7 +12,7 @@ from app.activity import event_log as history
 from app.activity import stats
 from app.addresses import InvalidAddress, normalize_address
 from app.api.deps import ReadAccess, SessionDep
-from app.api.schemas import EventCursor, EventOut, EventPage, Moment, Text, error_responses
+from app.api.schemas import EventCursor, EventOut, EventPageOut, Moment, Text, error_responses
 from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["events and stats"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["events and stats"])
 @router.get(
     "/events",
     summary="The event history, newest first",
-    response_model=EventPage,
+    response_model=EventPageOut,
     responses=error_responses(401, 422, 503),
 )
 async def list_events(
@@ -34,7 +34,7 @@ async def list_events(
     cursor: Annotated[
         EventCursor | None, Query(description="next_cursor of the page before")
     ] = None,
-) -> EventPage:
+) -> EventPageOut:
     key = None
     if email is not None:
         try:
@@ -49,7 +49,7 @@ async def list_events(
         before_id=cursor,
         limit=limit,
     )
-    return EventPage(
+    return EventPageOut(
         items=[EventOut.model_validate(e) for e in page.items],
         next_cursor=str(page.next_id) if page.next_id is not None else None,
     )

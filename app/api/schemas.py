@@ -9,6 +9,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic_core import PydanticCustomError
 
 from app import moments
+from app.vocabulary import (
+    ChangeAction,
+    ConfirmedVia,
+    EventType,
+    Reason,
+    Source,
+    SubscriptionStatus,
+    Verdict,
+)
 
 _EMAIL = "ann@example.com"
 
@@ -69,15 +78,11 @@ class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    type: str = Field(examples=["Bounce"])
+    type: EventType = Field(examples=["Bounce"])
     subtype: str | None = Field(examples=["General"])
     bounce_type: str | None = Field(examples=["Permanent"])
     email: str | None = Field(examples=[_EMAIL])
-    verdict: str = Field(
-        description="what bouncer made of it: hard_bounce, soft_bounce, complaint, "
-        "unsubscribe, delivery or record_only",
-        examples=["hard_bounce"],
-    )
+    verdict: Verdict = Field(description="what bouncer made of it", examples=["hard_bounce"])
     status: str | None = Field(examples=["5.1.1"])
     diagnostic_code: str | None = Field(examples=["smtp; 550 5.1.1 user unknown"])
     ses_message_id: str | None
@@ -90,16 +95,15 @@ class EventOut(BaseModel):
 class ChangeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    action: str = Field(examples=["added"], description="added, updated or removed")
+    action: ChangeAction = Field(examples=["added"])
     actor: str = Field(examples=["sns"], description="sns, a token's name, import or cli")
-    reason: str | None = Field(examples=["bounce"])
+    reason: Reason | None = Field(examples=["bounce"])
     expires_at: datetime | None
     note: str | None
     at: datetime
-    source: str | None = Field(
+    source: Source | None = Field(
         examples=["sns"],
-        description="sns, api, cli, import or sync: known for the change that made the "
-        "current entry, null for earlier ones",
+        description="known for the change that made the current entry, null for earlier ones",
     )
 
 
@@ -108,9 +112,9 @@ class SuppressionOut(BaseModel):
 
     email: str = Field(examples=[_EMAIL], description="the normalised address")
     display: str = Field(examples=["Ann@Example.com"], description="as first seen")
-    reason: str = Field(examples=["bounce"])
+    reason: Reason = Field(examples=["bounce"])
     subtype: str | None = Field(examples=["General"])
-    source: str = Field(examples=["sns"], description="sns, api, cli, import or sync")
+    source: Source = Field(examples=["sns"], description="the door the entry came in by")
     diagnostic_code: str | None = Field(examples=["smtp; 550 5.1.1 user unknown"])
     ses_message_id: str | None
     feedback_id: str | None
@@ -157,7 +161,7 @@ class InvalidOut(BaseModel):
 
 
 class CheckOut(BaseModel):
-    suppressed: dict[str, str] = Field(
+    suppressed: dict[str, Reason] = Field(
         examples=[{"ann@example.com": "bounce"}],
         description="the suppressed addresses, as given, with their reason",
     )
@@ -188,7 +192,7 @@ class SuppressionPage(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: done")
 
 
-class EventPage(BaseModel):
+class EventPageOut(BaseModel):
     items: list[EventOut]
     next_cursor: str | None
 
@@ -197,12 +201,12 @@ class SubscriptionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     topic_arn: str = Field(examples=["arn:aws:sns:us-east-1:123456789012:ses-bounces-topic-prod"])
-    status: str = Field(
+    status: SubscriptionStatus = Field(
         examples=["confirmed"],
-        description="pending, confirmed, unsubscribed, or failed (confirming it failed at "
-        "updated_at; retry with POST /v1/subscriptions/confirm)",
+        description="failed: confirming it failed at updated_at; retry with POST "
+        "/v1/subscriptions/confirm",
     )
-    confirmed_via: str | None = Field(examples=["api"], description="api or url")
+    confirmed_via: ConfirmedVia | None = Field(examples=["api"])
     last_error: str | None = Field(
         default=None,
         examples=[None],

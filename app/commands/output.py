@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 OutputFormat = Literal["table", "json", "csv"]
+# The --format option of every command that prints rows.
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 
 # Exit status when the reader of stdout went away (`bouncer … | head`): 128 + SIGPIPE,

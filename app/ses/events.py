@@ -7,36 +7,26 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from app.vocabulary import EventType
+
 Shape = Literal["notification", "event", "unknown"]
 
-TYPES = (
-    "Bounce",
-    "Complaint",
-    "Delivery",
-    "Send",
-    "Reject",
-    "Open",
-    "Click",
-    "RenderingFailure",
-    "DeliveryDelay",
-    "Subscription",
-    "SetupNotice",
-    "Unknown",
-)
+# Every type an event row can hold, AWS's spellings mapped to one.
+TYPES = tuple(EventType)
 
 # Configuration-set event publishing, field `eventType`:
 # https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html
 _EVENT_TYPES = {
-    "Bounce": "Bounce",
-    "Complaint": "Complaint",
-    "Delivery": "Delivery",
-    "Send": "Send",
-    "Reject": "Reject",
-    "Open": "Open",
-    "Click": "Click",
-    "Rendering Failure": "RenderingFailure",  # AWS spells this one with a space
-    "DeliveryDelay": "DeliveryDelay",
-    "Subscription": "Subscription",
+    "Bounce": EventType.BOUNCE,
+    "Complaint": EventType.COMPLAINT,
+    "Delivery": EventType.DELIVERY,
+    "Send": EventType.SEND,
+    "Reject": EventType.REJECT,
+    "Open": EventType.OPEN,
+    "Click": EventType.CLICK,
+    "Rendering Failure": EventType.RENDERING_FAILURE,  # AWS spells this one with a space
+    "DeliveryDelay": EventType.DELIVERY_DELAY,
+    "Subscription": EventType.SUBSCRIPTION,
 }
 
 # Identity notifications, field `notificationType`:
@@ -44,10 +34,10 @@ _EVENT_TYPES = {
 # SES posts {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "You have
 # successfully subscribed your Amazon SNS topic ..."} when a topic is attached to an identity.
 _NOTIFICATION_TYPES = {
-    "Bounce": "Bounce",
-    "Complaint": "Complaint",
-    "Delivery": "Delivery",
-    "AmazonSnsSubscriptionSucceeded": "SetupNotice",
+    "Bounce": EventType.BOUNCE,
+    "Complaint": EventType.COMPLAINT,
+    "Delivery": EventType.DELIVERY,
+    "AmazonSnsSubscriptionSucceeded": EventType.SETUP_NOTICE,
 }
 
 # SES publishes this plain text (not JSON) to the topic when an SNS event destination is
@@ -56,16 +46,16 @@ SETUP_NOTICE_TEXT = "Successfully validated SNS topic for Amazon SES event publi
 
 # The object that carries each type's own details, named as in the contents pages above.
 _DETAIL_KEY = {
-    "Bounce": "bounce",
-    "Complaint": "complaint",
-    "Delivery": "delivery",
-    "Send": "send",
-    "Reject": "reject",
-    "Open": "open",
-    "Click": "click",
-    "RenderingFailure": "failure",
-    "DeliveryDelay": "deliveryDelay",
-    "Subscription": "subscription",
+    EventType.BOUNCE: "bounce",
+    EventType.COMPLAINT: "complaint",
+    EventType.DELIVERY: "delivery",
+    EventType.SEND: "send",
+    EventType.REJECT: "reject",
+    EventType.OPEN: "open",
+    EventType.CLICK: "click",
+    EventType.RENDERING_FAILURE: "failure",
+    EventType.DELIVERY_DELAY: "deliveryDelay",
+    EventType.SUBSCRIPTION: "subscription",
 }
 
 
@@ -83,8 +73,7 @@ class SesRecipient:
 @dataclass(frozen=True, slots=True)
 class SesEvent:
     shape: Shape
-    type: str
-    """One of TYPES."""
+    type: EventType
     _: KW_ONLY
     bounce_type: str | None = None
     bounce_subtype: str | None = None
@@ -104,49 +93,49 @@ class SesEvent:
     @property
     def subtype(self) -> str | None:
         """The one subtype string kept with the event and any suppression it causes."""
-        if self.type == "Bounce":
+        if self.type == EventType.BOUNCE:
             return self.bounce_subtype
-        if self.type == "Complaint":
+        if self.type == EventType.COMPLAINT:
             # complaintSubType is null or OnAccountSuppressionList (SES did not even send);
             # when set it says more than the ISP's feedback type.
             return self.complaint_subtype or self.complaint_feedback_type
-        if self.type == "DeliveryDelay":
+        if self.type == EventType.DELIVERY_DELAY:
             return self.delay_type
-        if self.type == "Subscription":
+        if self.type == EventType.SUBSCRIPTION:
             return self.subscription_source
         return None
 
 
 def parse_ses_event(message: str) -> SesEvent:
-    """Never raises: anything unreadable becomes type "Unknown" with whatever could be read."""
+    """Never raises: anything unreadable becomes type Unknown with whatever could be read."""
     if not isinstance(message, str):
-        return SesEvent("unknown", "Unknown")
+        return SesEvent("unknown", EventType.UNKNOWN)
     if message.strip() == SETUP_NOTICE_TEXT:
-        return SesEvent("event", "SetupNotice")
+        return SesEvent("event", EventType.SETUP_NOTICE)
     try:
         body = json.loads(message)
     except (ValueError, RecursionError):
-        return SesEvent("unknown", "Unknown")
+        return SesEvent("unknown", EventType.UNKNOWN)
     if not isinstance(body, dict):
-        return SesEvent("unknown", "Unknown")
+        return SesEvent("unknown", EventType.UNKNOWN)
     shape, kind = _kind(body)
     mail = _object(body, "mail")
     detail = _object(body, _DETAIL_KEY.get(kind, ""))
     sent_at = _timestamp(mail, "timestamp")
+    bounce, complaint = kind == EventType.BOUNCE, kind == EventType.COMPLAINT
+    subscription = kind == EventType.SUBSCRIPTION
     return SesEvent(
         shape,
         kind,
-        bounce_type=_text(detail, "bounceType") if kind == "Bounce" else None,
-        bounce_subtype=_text(detail, "bounceSubType") if kind == "Bounce" else None,
-        complaint_feedback_type=_text(detail, "complaintFeedbackType")
-        if kind == "Complaint"
-        else None,
-        complaint_subtype=_text(detail, "complaintSubType") if kind == "Complaint" else None,
-        delay_type=_text(detail, "delayType") if kind == "DeliveryDelay" else None,
-        subscription_source=_text(detail, "source") if kind == "Subscription" else None,
-        unsubscribe_all=_unsubscribe_all(detail) if kind == "Subscription" else None,
+        bounce_type=_text(detail, "bounceType") if bounce else None,
+        bounce_subtype=_text(detail, "bounceSubType") if bounce else None,
+        complaint_feedback_type=_text(detail, "complaintFeedbackType") if complaint else None,
+        complaint_subtype=_text(detail, "complaintSubType") if complaint else None,
+        delay_type=_text(detail, "delayType") if kind == EventType.DELIVERY_DELAY else None,
+        subscription_source=_text(detail, "source") if subscription else None,
+        unsubscribe_all=_unsubscribe_all(detail) if subscription else None,
         ses_message_id=_text(mail, "messageId"),
-        feedback_id=_text(detail, "feedbackId") if kind in ("Bounce", "Complaint") else None,
+        feedback_id=_text(detail, "feedbackId") if bounce or complaint else None,
         occurred_at=_timestamp(detail, "timestamp") or sent_at,
         sent_at=sent_at,
         source=_text(mail, "source"),
@@ -154,34 +143,34 @@ def parse_ses_event(message: str) -> SesEvent:
     )
 
 
-def _kind(body: dict[str, Any]) -> tuple[Shape, str]:
+def _kind(body: dict[str, Any]) -> tuple[Shape, EventType]:
     event_type = body.get("eventType")
     if isinstance(event_type, str):
-        return "event", _EVENT_TYPES.get(event_type, "Unknown")
+        return "event", _EVENT_TYPES.get(event_type, EventType.UNKNOWN)
     notification_type = body.get("notificationType")
     if isinstance(notification_type, str):
-        return "notification", _NOTIFICATION_TYPES.get(notification_type, "Unknown")
-    return "unknown", "Unknown"
+        return "notification", _NOTIFICATION_TYPES.get(notification_type, EventType.UNKNOWN)
+    return "unknown", EventType.UNKNOWN
 
 
 def _recipients(
-    kind: str, detail: dict[str, Any], mail: dict[str, Any]
+    kind: EventType, detail: dict[str, Any], mail: dict[str, Any]
 ) -> tuple[SesRecipient, ...]:
     # These four types name the recipients they concern; mail.destination lists everyone the
     # message went to, and a bounce for one of three must not touch the other two. With the
     # list missing or malformed the event concerns nobody we can name.
-    if kind == "Bounce":
+    if kind == EventType.BOUNCE:
         return _recipient_objects(detail, "bouncedRecipients")
-    if kind == "Complaint":
+    if kind == EventType.COMPLAINT:
         return _recipient_objects(detail, "complainedRecipients")
-    if kind == "DeliveryDelay":
+    if kind == EventType.DELIVERY_DELAY:
         return _recipient_objects(detail, "delayedRecipients")
-    if kind == "Delivery":
+    if kind == EventType.DELIVERY:
         return _recipient_strings(detail, "recipients", _text(detail, "smtpResponse"))
     explanation = None
-    if kind == "Reject":
+    if kind == EventType.REJECT:
         explanation = _text(detail, "reason")
-    elif kind == "RenderingFailure":
+    elif kind == EventType.RENDERING_FAILURE:
         explanation = _text(detail, "errorMessage")
     return _recipient_strings(mail, "destination", explanation)
 

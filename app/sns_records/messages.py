@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, storable, table_of
-from app.models import SnsMessage as SnsMessageRow
+from app.models import ReceivedSnsMessage
 from app.sns.envelope import SnsMessage
 
 
 @functools.cache
 def _record_statement(dialect: str) -> Any:
     # Built once per dialect, values as parameters: on every notification's path.
-    insert = dialect_insert(dialect)(table_of(SnsMessageRow))
+    insert = dialect_insert(dialect)(table_of(ReceivedSnsMessage))
     return insert.on_conflict_do_nothing(index_elements=["message_id"])
 
 
@@ -42,6 +42,6 @@ async def record_message(session: AsyncSession, message: SnsMessage, *, now: dat
 
 async def is_known_message(session: AsyncSession, message_id: str) -> bool:
     found = await session.scalar(
-        select(SnsMessageRow.message_id).where(SnsMessageRow.message_id == message_id)
+        select(ReceivedSnsMessage.message_id).where(ReceivedSnsMessage.message_id == message_id)
     )
     return found is not None

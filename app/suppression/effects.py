@@ -91,17 +91,17 @@ class Lift:
 
 
 Write = Insert | Update | Lift
-Change = Literal["added", "updated", "removed", "unchanged"]
+EntryOutcome = Literal["added", "updated", "removed", "unchanged"]
 
 
-def change_of(write: Write | None) -> Change:
+def change_of(write: Write | None) -> EntryOutcome:
     """What the write does to the list, as callers report it."""
     if write is None:
         return "unchanged"
     return _CHANGES[write.line.action]
 
 
-_CHANGES: dict[ChangeAction, Change] = {
+_CHANGES: dict[ChangeAction, EntryOutcome] = {
     ChangeAction.ADDED: "added",
     ChangeAction.UPDATED: "updated",
     ChangeAction.REMOVED: "removed",

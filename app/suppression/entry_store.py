@@ -14,11 +14,20 @@ from app.db import dialect_insert, storable, table_of
 from app.errors import Unavailable
 from app.models import SES_MESSAGE_ID_LENGTH, Suppression, SuppressionChange
 from app.suppression import policy
-from app.suppression.effects import Change, ChangeLine, Current, Entry, Insert, Lift, Update, Write
+from app.suppression.effects import (
+    ChangeLine,
+    Current,
+    Entry,
+    EntryOutcome,
+    Insert,
+    Lift,
+    Update,
+    Write,
+)
 from app.vocabulary import ChangeAction
 
 # Kept here for the callers that write an entry by this name.
-__all__ = ["Change", "Entry"]
+__all__ = ["Entry", "EntryOutcome"]
 
 # SQLite caps bound parameters per statement (32,766 since 3.32); stay well below.
 _CHUNK = 5000
@@ -97,7 +106,7 @@ async def put(
     actor: str,
     now: datetime,
     replace_active: bool,
-) -> Change:
+) -> EntryOutcome:
     """Write ``entry`` as policy.write_entry decides; ``replace_active`` says an operator
     asked (its ``by_operator``)."""
 

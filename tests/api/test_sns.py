@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models import SnsMessage, Subscription
+from app.models import ReceivedSnsMessage, Subscription
 from tests.conftest import TOPIC, AppMaker, Edge
 from tests.outages import unreachable_database
 from tests.signing import SnsSigner, post_args
@@ -51,7 +51,7 @@ class TestNotification:
         assert first.json() == {"status": "processed"}
         again = await post(client, envelope)
         assert again.json() == {"status": "duplicate"}
-        assert await count(app, SnsMessage) == 1
+        assert await count(app, ReceivedSnsMessage) == 1
         assert edge.requests == []  # the certificate came from SNS_CERT_DIR
 
     async def test_v2_signature(self, client: httpx.AsyncClient, signer: SnsSigner) -> None:
@@ -66,7 +66,7 @@ class TestNotification:
         response = await post(client, signer.make_notification("x", topic_arn=TOPIC))
         assert response.status_code == 403
         assert "SNS_MIN_SIGNATURE_VERSION" in response.json()["error"]
-        assert await count(app, SnsMessage) == 0
+        assert await count(app, ReceivedSnsMessage) == 0
 
     async def test_content_type_is_ignored(
         self, client: httpx.AsyncClient, signer: SnsSigner
@@ -103,7 +103,7 @@ class TestGenuineAwsMessages:
         )
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "processed"}
-        assert await count(app, SnsMessage) == 1
+        assert await count(app, ReceivedSnsMessage) == 1
 
         tampered = dict(envelope)
         tampered["MessageId"] = envelope["MessageId"][:-1] + (
@@ -111,7 +111,7 @@ class TestGenuineAwsMessages:
         )
         response = await client.post("/sns", content=json.dumps(tampered).encode())
         assert response.status_code == 403
-        assert await count(app, SnsMessage) == 1
+        assert await count(app, ReceivedSnsMessage) == 1
 
 
 class TestRefusals:
@@ -183,7 +183,7 @@ class TestRefusals:
         response = await client.post("/sns", content=body)
         assert response.status_code == 400
         assert response.json()["error"]
-        assert await count(app, SnsMessage) == 0
+        assert await count(app, ReceivedSnsMessage) == 0
 
     async def test_raw_delivery_refused_with_advice(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
@@ -224,7 +224,7 @@ class TestDatabaseDown:
         # The retry, once the database is back, stores it exactly once.
         app.state.services.ingest.database = database
         assert (await post(client, envelope)).json() == {"status": "processed"}
-        assert await count(app, SnsMessage) == 1
+        assert await count(app, ReceivedSnsMessage) == 1
 
 
 class TestOverload:
@@ -254,7 +254,7 @@ class TestCertificateHost:
         first = signer.make_notification("a", topic_arn=TOPIC)
         response = await post(client, first)
         assert response.status_code == 503
-        assert await count(app, SnsMessage) == 0
+        assert await count(app, ReceivedSnsMessage) == 0
 
         pem = signer.cert_pem
         edge.respond = lambda _: httpx.Response(200, content=pem)

@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.db import Database
-from app.models import Event, SnsMessage, Subscription, Suppression
+from app.models import Event, ReceivedSnsMessage, Subscription, Suppression
 from tests.conftest import TOPIC, AppMaker
 from tests.figures import record
 from tests.signing import SnsSigner
@@ -648,7 +648,7 @@ async def stored_rows(app: FastAPI) -> Stored:
     database: Database = app.state.services.database
     found: Stored = {}
     async with database.session() as session:
-        for model in (SnsMessage, Subscription, Event, Suppression):
+        for model in (ReceivedSnsMessage, Subscription, Event, Suppression):
             table = model.__tablename__
             rows = (await session.execute(select(model.__table__))).mappings().all()
             found[table] = [dict(row) for row in rows]

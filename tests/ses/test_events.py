@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from app.ses.events import SETUP_NOTICE_TEXT, TYPES, SesEvent, SesRecipient, parse_ses_event
 from app.suppression import policy
+from app.vocabulary import EventType
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ses"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
@@ -624,7 +625,7 @@ class TestUnreadableInput:
         ["", "   ", "not json", "{", "[1, 2]", "null", "42", '"Bounce"', "{}", "\ufeff{}"],
     )
     def test_is_an_unknown_event(self, message: str) -> None:
-        assert parse_ses_event(message) == SesEvent("unknown", "Unknown")
+        assert parse_ses_event(message) == SesEvent("unknown", EventType.UNKNOWN)
 
     def test_deep_nesting_is_an_unknown_event(self) -> None:
         assert parse_ses_event("[" * 100_000 + "]" * 100_000).type == "Unknown"

@@ -31,6 +31,7 @@ from app.sending import (
 from app.ses.failures import Backoff
 from app.ses.headers import strip_bcc
 from app.ses.request import SendRequest
+from app.vocabulary import SendOutcome
 from tests.conftest import make_settings
 from tests.ses.conftest import (
     REGION,
@@ -697,13 +698,13 @@ class TestSendLog:
         self, database: Database
     ) -> None:
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        rows: list[tuple[sends.Outcome, list[str], timedelta]] = [
-            ("sent", ["a@x.org", "b@x.org"], timedelta(hours=1)),
-            ("sent", ["c@x.org"], timedelta(hours=23)),
-            ("sent", ["d@x.org"], timedelta(hours=24)),  # the window is half-open
-            ("sent", ["e@x.org"], -timedelta(seconds=1)),
-            ("ses_error", [], timedelta(hours=2)),
-            ("all_suppressed", [], timedelta(hours=3)),
+        rows: list[tuple[SendOutcome, list[str], timedelta]] = [
+            (SendOutcome.SENT, ["a@x.org", "b@x.org"], timedelta(hours=1)),
+            (SendOutcome.SENT, ["c@x.org"], timedelta(hours=23)),
+            (SendOutcome.SENT, ["d@x.org"], timedelta(hours=24)),  # the window is half-open
+            (SendOutcome.SENT, ["e@x.org"], -timedelta(seconds=1)),
+            (SendOutcome.SES_ERROR, [], timedelta(hours=2)),
+            (SendOutcome.ALL_SUPPRESSED, [], timedelta(hours=3)),
         ]
         async with database.session() as session:
             for outcome, sent_to, offset in rows:
@@ -730,7 +731,7 @@ class TestSendLog:
                 sent_to=[],
                 suppressed=[],
                 configuration_set="c" * 300,
-                outcome="ses_error",
+                outcome=SendOutcome.SES_ERROR,
                 now=NOW,
                 ses_code="E" * 100,
             )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from app.addresses import Address, parse_address
 from app.ses.events import SesEvent, SesRecipient
 from app.suppression import effects, policy
+from app.vocabulary import EventType
 
 NOW = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
@@ -34,7 +35,7 @@ def make_event(
 ) -> SesEvent:
     return SesEvent(
         "notification",
-        kind,
+        EventType(kind),
         bounce_type=bounce_type,
         bounce_subtype=subtype if kind == "Bounce" else None,
         complaint_feedback_type=feedback_type,

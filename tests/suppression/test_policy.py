@@ -18,6 +18,7 @@ from app.suppression.policy import (
     classify,
     soft_bounce_run,
 )
+from app.vocabulary import EventType
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 RECIPIENT = SesRecipient("ann@example.com")
@@ -29,7 +30,7 @@ def make_bounce(
     recipient = SesRecipient("ann@example.com", status=status, action="failed")
     event = SesEvent(
         "notification",
-        "Bounce",
+        EventType.BOUNCE,
         bounce_type=bounce_type,
         bounce_subtype=subtype,
         feedback_id="fb",
@@ -41,7 +42,7 @@ def make_bounce(
 def make_complaint(feedback_type: str | None, subtype: str | None = None) -> SesEvent:
     return SesEvent(
         "event",
-        "Complaint",
+        EventType.COMPLAINT,
         complaint_feedback_type=feedback_type,
         complaint_subtype=subtype,
         recipients=(RECIPIENT,),
@@ -51,7 +52,7 @@ def make_complaint(feedback_type: str | None, subtype: str | None = None) -> Ses
 def make_subscription(unsubscribe_all: bool | None, recipients: int = 1) -> SesEvent:
     return SesEvent(
         "event",
-        "Subscription",
+        EventType.SUBSCRIPTION,
         unsubscribe_all=unsubscribe_all,
         recipients=tuple(SesRecipient(f"r{n}@example.com") for n in range(recipients)),
     )
@@ -288,7 +289,7 @@ class TestSubscription:
 
 class TestDelivery:
     def test_clears_the_soft_bounce_count_and_suppresses_nothing(self) -> None:
-        event = SesEvent("notification", "Delivery", recipients=(RECIPIENT,))
+        event = SesEvent("notification", EventType.DELIVERY, recipients=(RECIPIENT,))
         assert decide_now(event, soft_bounces_in_window=5) == Effect(
             verdict=Verdict.DELIVERY,
             suppress=False,
@@ -306,7 +307,7 @@ class TestEverythingElse:
         "event_type",
         [t for t in TYPES if t not in ("Bounce", "Complaint", "Delivery", "Subscription")],
     )
-    def test_is_recorded_only(self, event_type: str) -> None:
+    def test_is_recorded_only(self, event_type: EventType) -> None:
         event = SesEvent(
             "event",
             event_type,

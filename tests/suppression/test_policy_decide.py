@@ -8,7 +8,7 @@ import pytest
 
 from app.ses.events import SesEvent
 from app.suppression import effects, policy
-from app.vocabulary import ChangeAction, Verdict
+from app.vocabulary import ChangeAction, EventType, Verdict
 from tests.suppression.policy_cases import (
     ADDRESS,
     NOW,
@@ -136,7 +136,7 @@ class TestDelayedRecipientOfAPermanentBounce:
     def test_other_recipients_of_the_same_bounce_keep_their_own_action(self) -> None:
         failed, delayed = make_recipient(action="failed"), make_recipient(action="delayed")
         event = SesEvent(
-            "notification", "Bounce", bounce_type="Permanent", recipients=(failed, delayed)
+            "notification", EventType.BOUNCE, bounce_type="Permanent", recipients=(failed, delayed)
         )
         assert policy.classify(event, failed) is Verdict.HARD_BOUNCE
         assert policy.classify(event, delayed) is Verdict.SOFT_BOUNCE
@@ -199,7 +199,7 @@ class TestTheEntrySaysWhatCausedIt:
     def test_complaint_subtype_and_ids(self) -> None:
         event = SesEvent(
             "event",
-            "Complaint",
+            EventType.COMPLAINT,
             complaint_feedback_type="abuse",
             complaint_subtype="OnAccountSuppressionList",
             ses_message_id="m-9",
