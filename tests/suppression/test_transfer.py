@@ -18,8 +18,7 @@ from app.db import Database
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
 from app.outages import is_database_outage
-from app.suppression import transfer
-from app.suppression import bulk_store, pg_bulk
+from app.suppression import bulk_store, pg_bulk, transfer
 from app.suppression.transfer import importing
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
