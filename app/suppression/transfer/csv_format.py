@@ -1,15 +1,20 @@
 """CSV in and out: the header and its delimiter, quoted fields across lines, formula cells.
 
-Reading, an import line that cannot be parsed is rejected alone, with its number, and
-never swallows the lines after it (SPEC §4). A quoted field may span lines (a note with
-a line break, as the export writes it) when its quote closes; it is taken as never
-closed, and its first line rejected while the lines after it are read again on their
-own, when
+One reader, and every field in it read by the csv module (strict). csv is handed one
+record at a time, not the stream: over the stream an unclosed quote would swallow every
+line to the end of the file, and nothing would tell which line was bad. So lines.py
+numbers the physical lines and this reader decides which of them make one record,
+rejecting a line alone, with its number, and never the lines after it (SPEC §4). A
+quoted field may span lines (a note with a line break, as the export writes it) when
+its quote closes; it is taken as never closed, and its first line rejected while the
+lines after it are read again on their own, when
 - a later line reads on its own as a whole record (the header's number of fields and an
   address in the address column): a note's continuation line seldom does, the line
   after a stray quote nearly always does;
 - it would span more than MAX_SPAN lines or MAX_RECORD characters;
 - the file ends first.
+The common line (no quote, no line break) is one record by itself: those are read
+together, by one csv reader a batch.
 """
 
 from __future__ import annotations
@@ -67,16 +72,25 @@ _OPEN = _Open()
 
 
 def _fields(text: str, delimiter: str) -> list[str] | str | _Open:
-    if '"' not in text and "\r" not in text:
-        return text.split(delimiter)  # what the csv module does then, done in C
+    """One record's fields as the csv module reads them (strict), or why it cannot."""
     try:
         return next(csv.reader([text], delimiter=delimiter, strict=True), [""])
     except csv.Error as err:
         if "unexpected end of data" in str(err):
             return _OPEN
         if "new-line character" in str(err):
-            return "unreadable CSV: a carriage return (CR) outside quotes; quote the field"
+            # A CR (or, in a file with CR line endings, an LF) is a line break to csv.
+            what = "a carriage return (CR)" if "\r" in text else "a line feed (LF)"
+            return f"unreadable CSV: {what} outside quotes; quote the field"
         return f"unreadable CSV: {err}"
+
+
+def _loose_fields(text: str, delimiter: str) -> list[str]:
+    """A first line that is not CSV, read with quotes as plain characters, to find the
+    address column all the same. Its line breaks are read as spaces, which the header's
+    names (header_key) and an address (never valid with either) take alike."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    return next(csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_NONE), [""])
 
 
 def _delimiter(text: str) -> str:
@@ -123,6 +137,7 @@ class CsvReader:
     def feed(self, lines: Sequence[Line]) -> list[Record]:
         records = self.records
         queue: deque[Line] = deque()
+        plain: list[Line] = []
         for line in lines:
             text = line.text
             if (
@@ -131,22 +146,37 @@ class CsvReader:
                 and not line.too_long
                 and '"' not in text
                 and "\r" not in text
+                and "\n" not in text
                 and "'" not in text
             ):
-                # The common line, whole, unquoted and unguarded: _take without the calls.
+                # The common line: whole, unquoted, unguarded. Read with the others like
+                # it, by one csv reader, after the lines before it.
                 if text and not text.isspace():
-                    fields = text.split(self.delimiter)
-                    if len(fields) == self.width:
-                        fields.append(None)  # type: ignore[arg-type]  # a column it lacks
-                        records.append((line.number, self._pick(fields)))
-                    else:
-                        records.append((line.number, self._width_error(fields)))
+                    plain.append(line)
                 continue
+            if plain:
+                self._read_plain(plain)
+                plain = []
             queue.append(line)
             while queue:
                 self._take(queue.popleft(), queue)
+        if plain:
+            self._read_plain(plain)
         self.records = []
         return records
+
+    def _read_plain(self, lines: list[Line]) -> None:
+        """_take for lines without a quote or a line break, each a record of its own: one
+        csv reader for all of them (a reader a line would cost twice the time)."""
+        records = self.records
+        width = self.width
+        reader = csv.reader([line.text for line in lines], delimiter=self.delimiter, strict=True)
+        for line, fields in zip(lines, reader, strict=True):
+            if len(fields) == width:
+                fields.append(None)  # type: ignore[arg-type]  # a column it lacks
+                records.append((line.number, self._pick(fields)))
+            else:
+                records.append((line.number, self._width_error(fields)))
 
     def finish(self) -> list[Record]:
         records: list[Record] = []
@@ -216,7 +246,7 @@ class CsvReader:
         self.delimiter = _delimiter(line.text)
         fields = _fields(line.text, self.delimiter)
         if not isinstance(fields, list):
-            fields = line.text.split(self.delimiter)
+            fields = _loose_fields(line.text, self.delimiter)
         if _is_address(fields[0]):  # no header: the columns in the export's order
             self.width = len(fields)
             self._set_picks([i if i < len(fields) else None for i in range(len(COLUMNS))])
