@@ -4,7 +4,7 @@ and the formula guard on CSV cells."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from app.models import SES_MESSAGE_ID_LENGTH
@@ -33,6 +33,9 @@ COLUMNS = (
     "ses_message_id",
     "feedback_id",
 )
+Record = tuple[int, Sequence[object] | str]
+"""What a format's reader makes of one line: (its number, its values in COLUMNS order,
+or why it is unreadable)."""
 FREE_TEXT = frozenset({"note", "diagnostic_code"})
 """Kept exactly as written (spaces included), so export -> import changes nothing."""
 # Column widths in app/models.py: PostgreSQL refuses longer values and would fail the batch.

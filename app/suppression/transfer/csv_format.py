@@ -29,15 +29,18 @@ from typing import Any
 
 from app.addresses import InvalidAddress, parse_address
 from app.errors import InvalidInput
-from app.suppression.transfer.columns import COLUMNS, column_names, guarded, unguarded
+from app.suppression.transfer.columns import (
+    COLUMNS,
+    Record,
+    column_names,
+    guarded,
+    unguarded,
+)
 from app.suppression.transfer.lines import MAX_LINE, Line, numbered_lines
 
 MAX_SPAN = 100
 MAX_RECORD = 64 * 1024
 DELIMITERS = (",", ";", "\t")
-
-Record = tuple[int, Sequence[object] | str]
-"""(line number, the line's values in COLUMNS order, or why the line is unreadable)."""
 
 
 def csv_text(rows: Sequence[Sequence[Any]]) -> str:
