@@ -1,20 +1,20 @@
 """CSV in and out: the header and its delimiter, quoted fields across lines, formula cells.
 
-One reader, and every field in it read by the csv module (strict). csv is handed one
-record at a time, not the stream: over the stream an unclosed quote would swallow every
-line to the end of the file, and nothing would tell which line was bad. So lines.py
-numbers the physical lines and this reader decides which of them make one record,
-rejecting a line alone, with its number, and never the lines after it (SPEC §4). A
-quoted field may span lines (a note with a line break, as the export writes it) when
-its quote closes; it is taken as never closed, and its first line rejected while the
-lines after it are read again on their own, when
+One reader: its fields read by the csv module (strict), the common line split as csv
+would split it. csv is handed one record at a time, not the stream: over the stream an
+unclosed quote would swallow every line to the end of the file, and nothing would tell
+which line was bad. So lines.py numbers the physical lines and this reader decides which
+of them make one record, rejecting a line alone, with its number, and never the lines
+after it (SPEC §4). A quoted field may span lines (a note with a line break, as the
+export writes it) when its quote closes; it is taken as never closed, and its first
+line rejected while the lines after it are read again on their own, when
 - a later line reads on its own as a whole record (the header's number of fields and an
   address in the address column): a note's continuation line seldom does, the line
   after a stray quote nearly always does;
 - it would span more than MAX_SPAN lines or MAX_RECORD characters;
 - the file ends first.
-The common line (no quote, no line break) is one record by itself: those are read
-together, by one csv reader a batch.
+The common line (no quote, no line break) is one record by itself (feed says why it is
+split, not handed to csv).
 """
 
 from __future__ import annotations
@@ -140,7 +140,6 @@ class CsvReader:
     def feed(self, lines: Sequence[Line]) -> list[Record]:
         records = self.records
         queue: deque[Line] = deque()
-        plain: list[Line] = []
         for line in lines:
             text = line.text
             if (
@@ -152,34 +151,26 @@ class CsvReader:
                 and "\n" not in text
                 and "'" not in text
             ):
-                # The common line: whole, unquoted, unguarded. Read with the others like
-                # it, by one csv reader, after the lines before it.
+                # The common line, whole, unquoted and unguarded: _take without the calls,
+                # and the one place a line is not handed to csv. On a text without a quote
+                # or a line break csv.reader gives exactly text.split(delimiter) (3.11
+                # reads NUL as data; test_transfer_csv_reader checks it over arbitrary
+                # text), and split takes a third of its time: 5-8 % of a PostgreSQL
+                # import's CPU, where SQLite's million-line import sits at its 60 s
+                # target (bench/README.md).
                 if text and not text.isspace():
-                    plain.append(line)
+                    fields = text.split(self.delimiter)
+                    if len(fields) == self.width:
+                        fields.append(None)  # type: ignore[arg-type]  # a column it lacks
+                        records.append((line.number, self._pick(fields)))
+                    else:
+                        records.append((line.number, self._width_error(fields)))
                 continue
-            if plain:
-                self._read_plain(plain)
-                plain = []
             queue.append(line)
             while queue:
                 self._take(queue.popleft(), queue)
-        if plain:
-            self._read_plain(plain)
         self.records = []
         return records
-
-    def _read_plain(self, lines: list[Line]) -> None:
-        """_take for lines without a quote or a line break, each a record of its own: one
-        csv reader for all of them (a reader a line would cost twice the time)."""
-        records = self.records
-        width = self.width
-        reader = csv.reader([line.text for line in lines], delimiter=self.delimiter, strict=True)
-        for line, fields in zip(lines, reader, strict=True):
-            if len(fields) == width:
-                fields.append(None)  # type: ignore[arg-type]  # a column it lacks
-                records.append((line.number, self._pick(fields)))
-            else:
-                records.append((line.number, self._width_error(fields)))
 
     def finish(self) -> list[Record]:
         records: list[Record] = []

@@ -17,6 +17,8 @@ class BadLine(ValueError):
     """Why one line is rejected; the import goes on."""
 
 
+_IMPORT = Source.IMPORT  # an enum member's lookup costs ~0.2 µs a line
+
 # Each column with the longest value it takes (where PostgreSQL would refuse more) and
 # whether it is free text, kept exactly as written.
 _FIELDS = tuple((name, MAX_LENGTH.get(name), name in FREE_TEXT) for name in COLUMNS)
@@ -50,7 +52,7 @@ def row_from(fields: Sequence[object], *, now: datetime) -> NewEntry:
         raise BadLine(problem[1])
     created_at = now if created_at is None or created_at > now else created_at
     return NewEntry(
-        email, display, domain, reason, subtype, code, Source.IMPORT, message, feedback, note,
+        email, display, domain, reason, subtype, code, _IMPORT, message, feedback, note,
         created_at, now, expires_at,
     )  # fmt: skip
 
