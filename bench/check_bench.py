@@ -33,6 +33,7 @@ from app.sending import SesSender
 from app.ses.request import SendRequest
 from app.settings import normalize_database_url
 from app.suppression import entry_store as store
+from app.suppression.bulk_store import NewEntry
 from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row
 
 COLUMNS = SUPPRESSION_COLUMNS
@@ -42,7 +43,7 @@ def address(i: int) -> str:
     return f"s{i}@d{i % 1000}.example.org"
 
 
-def rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
+def rows(count: int, now: datetime) -> Iterator[NewEntry]:
     rng = random.Random(7)
     for i in range(count):
         email = address(i)
@@ -57,9 +58,11 @@ def rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
             reason, subtype, code = "soft_bounce", "MailboxFull", "smtp; 452 4.2.2 mailbox full"
             # two thirds still active, one third expired (check must skip those)
             expires = now + timedelta(days=3) if roll < 0.95 else now - timedelta(days=3)
-        yield (
-            email, email, email.split("@")[1], reason, subtype, code, "sns",
-            f"0100018e-{i:012d}-000000", f"fb-{i:012d}", None, created, created, expires,
+        yield NewEntry(
+            email=email, display=email, domain=email.split("@")[1], reason=reason,
+            subtype=subtype, diagnostic_code=code, source="sns",
+            ses_message_id=f"0100018e-{i:012d}-000000", feedback_id=f"fb-{i:012d}", note=None,
+            created_at=created, updated_at=created, expires_at=expires,
         )  # fmt: skip
 
 

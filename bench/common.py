@@ -19,15 +19,27 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.suppression.entry_store import ENTRY_COLUMNS  # noqa: E402
+from app.db import UtcDateTime, table_of  # noqa: E402
+from app.models import Suppression, SuppressionChange  # noqa: E402
+from app.suppression.bulk_store import ENTRY_COLUMNS, LOG_COLUMNS, NewEntry  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.signing import TOPIC_ARN, SnsSigner, post_args  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "bouncer_bench")
 
-# The suppression table's columns, in the order the seeders give their values.
+# The suppression table's columns, in the order the seeders give their values (each row
+# a bulk_store.NewEntry), and a change-log line's; both read off the tables.
 SUPPRESSION_COLUMNS = ENTRY_COLUMNS
+CHANGE_COLUMNS = LOG_COLUMNS
+
+
+def _dates(table: Any, names: Sequence[str]) -> list[int]:
+    return [i for i, name in enumerate(names) if isinstance(table.c[name].type, UtcDateTime)]
+
+
+_ENTRY_DATES = _dates(table_of(Suppression), SUPPRESSION_COLUMNS)
+_CHANGE_DATES = _dates(table_of(SuppressionChange), CHANGE_COLUMNS)
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:
@@ -35,9 +47,18 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A suppression row (SUPPRESSION_COLUMNS order) with its three dates as SQLite text."""
-    return (*row[:10], *map(sqlite_datetime, row[10:13]))
+def sqlite_row(row: tuple[Any, ...], *, change: bool = False) -> tuple[Any, ...]:
+    """A suppression row (SUPPRESSION_COLUMNS order), or with ``change`` a change-log line
+    (CHANGE_COLUMNS order), with its dates as SQLite text."""
+    values = list(row)
+    for i in _CHANGE_DATES if change else _ENTRY_DATES:
+        values[i] = sqlite_datetime(values[i])
+    return tuple(values)
+
+
+def added_line(row: NewEntry, actor: str) -> tuple[Any, ...]:
+    """The "added" change-log line (CHANGE_COLUMNS order) of a new entry."""
+    return (row.email, "added", actor, row.reason, row.expires_at, None, row.created_at)
 
 
 # --------------------------------------------------------------------------- payloads

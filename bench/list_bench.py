@@ -41,10 +41,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from app.suppression.bulk_store import NewEntry
+from app.suppression.transfer.columns import COLUMNS
 from bench.common import (
+    CHANGE_COLUMNS,
     PG_ADMIN_URL,
     ROOT,
     SUPPRESSION_COLUMNS,
+    added_line,
     machine,
     median,
     percentile,
@@ -93,8 +97,7 @@ def csv_lines(count: int, now: datetime, *, seed: int = 3) -> Iterator[list[str]
     a few thousand recur often and most appear once or twice).
     """
     rng = random.Random(seed)
-    yield ["email", "reason", "subtype", "source", "note", "created_at", "updated_at",
-           "expires_at", "diagnostic_code", "ses_message_id", "feedback_id"]  # fmt: skip
+    yield list(COLUMNS)  # the header: every column, in the export's order
     for i in range(count):
         if rng.random() < 0.5:
             domain = rng.choice(_PROVIDERS)
@@ -133,8 +136,11 @@ def csv_lines(count: int, now: datetime, *, seed: int = 3) -> Iterator[list[str]
             if i % 1000 == 0:
                 note += "\nsecond line"
         source = rng.choice(("sns", "sns", "sns", "api", "import"))
-        yield [email, reason, subtype, source, note, _iso(created), _iso(created), expires,
-               code, ses_id, feedback]  # fmt: skip
+        line = {"email": email, "reason": reason, "subtype": subtype, "source": source,
+                "note": note, "created_at": _iso(created), "updated_at": _iso(created),
+                "expires_at": expires, "diagnostic_code": code, "ses_message_id": ses_id,
+                "feedback_id": feedback}  # fmt: skip
+        yield [line[name] for name in COLUMNS]
 
 
 def write_csv(path: Path, count: int, now: datetime) -> None:
@@ -191,11 +197,7 @@ def lookup_address(i: int) -> str:
     return f"s{i}@d{i % 1000}.example.org"
 
 
-_SEED_COLUMNS = SUPPRESSION_COLUMNS
-_CHANGE_COLUMNS = ("email", "action", "actor", "reason", "expires_at", "note", "at")
-
-
-def _seed_rows(start: int, stop: int, now: datetime) -> Iterator[tuple[Any, ...]]:
+def _seed_rows(start: int, stop: int, now: datetime) -> Iterator[NewEntry]:
     later = now + timedelta(days=3)
     for i in range(start, stop):
         email = lookup_address(i)
@@ -212,8 +214,10 @@ def _seed_rows(start: int, stop: int, now: datetime) -> Iterator[tuple[Any, ...]
             reason, subtype, code, expires = "complaint", "abuse", None, None
         else:
             reason, subtype, code, expires = "soft_bounce", "MailboxFull", "smtp; 452 4.2.2", later
-        yield (email, email, email.split("@")[1], reason, subtype, code, "sns",
-               f"0100018e-{i:012d}-000000", f"fb-{i:012d}", None, created, created, expires)  # fmt: skip
+        yield NewEntry(email=email, display=email, domain=email.split("@")[1], reason=reason,
+                       subtype=subtype, diagnostic_code=code, source="sns",
+                       ses_message_id=f"0100018e-{i:012d}-000000", feedback_id=f"fb-{i:012d}",
+                       note=None, created_at=created, updated_at=created, expires_at=expires)  # fmt: skip
 
 
 async def seed_pg(url: str, count: int, now: datetime) -> None:
@@ -236,10 +240,12 @@ async def seed_pg(url: str, count: int, now: datetime) -> None:
         step = 100_000
         for start in range(0, count, step):
             rows = list(_seed_rows(start, min(count, start + step), now))
-            await conn.copy_records_to_table("suppression", records=rows, columns=_SEED_COLUMNS)
-            changes = [(r[0], "added", "sns", r[3], r[12], None, r[10]) for r in rows]
             await conn.copy_records_to_table(
-                "suppression_change", records=changes, columns=_CHANGE_COLUMNS
+                "suppression", records=rows, columns=SUPPRESSION_COLUMNS
+            )
+            changes = [added_line(r, "sns") for r in rows]
+            await conn.copy_records_to_table(
+                "suppression_change", records=changes, columns=CHANGE_COLUMNS
             )
         for index in indexes:
             await conn.execute(index["indexdef"])
@@ -254,13 +260,13 @@ def seed_sqlite(path: Path, count: int, now: datetime) -> None:
     try:
         conn.execute("DELETE FROM suppression")
         conn.execute("DELETE FROM suppression_change")
-        add = f"INSERT INTO suppression ({', '.join(_SEED_COLUMNS)}) VALUES ({', '.join('?' * 13)})"
-        log_ = f"INSERT INTO suppression_change ({', '.join(_CHANGE_COLUMNS)}) VALUES ({', '.join('?' * 7)})"
+        add = f"INSERT INTO suppression ({', '.join(SUPPRESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SUPPRESSION_COLUMNS))})"
+        log_ = f"INSERT INTO suppression_change ({', '.join(CHANGE_COLUMNS)}) VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})"
         step = 100_000
         for start in range(0, count, step):
-            rows = [sqlite_row(r) for r in _seed_rows(start, min(count, start + step), now)]
-            conn.executemany(add, rows)
-            conn.executemany(log_, [(r[0], "added", "sns", r[3], r[12], None, r[10]) for r in rows])
+            rows = list(_seed_rows(start, min(count, start + step), now))
+            conn.executemany(add, [sqlite_row(r) for r in rows])
+            conn.executemany(log_, [sqlite_row(added_line(r, "sns"), change=True) for r in rows])
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()

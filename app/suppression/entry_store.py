@@ -10,10 +10,10 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert, storable, table_of
+from app.db import dialect_insert, storable
 from app.errors import Unavailable
 from app.models import SES_MESSAGE_ID_LENGTH, Suppression, SuppressionChange
-from app.suppression import policy
+from app.suppression import policy, tables
 from app.suppression.effects import (
     ChangeLine,
     Current,
@@ -45,8 +45,8 @@ def is_active_row(row: HasExpiry, *, now: datetime) -> bool:
 # The hot path (every SNS notification, every send) runs Core statements on the tables,
 # built once, with values as parameters: the ORM's unit of work, identity map and
 # per-call statement building cost more than the SQL itself (bench/README.md).
-_SUPPRESSION = table_of(Suppression)
-_CHANGE = table_of(SuppressionChange)
+_SUPPRESSION = tables.SUPPRESSION
+_CHANGE = tables.CHANGE
 
 _CURRENT = (
     select(_SUPPRESSION.c.reason, _SUPPRESSION.c.source, _SUPPRESSION.c.expires_at)
@@ -54,10 +54,6 @@ _CURRENT = (
     .with_for_update()
 )
 _LOG = insert(_CHANGE)
-
-# The columns an entry and its change row are written with, in table order.
-ENTRY_COLUMNS = tuple(_SUPPRESSION.c.keys())
-LOG_COLUMNS = tuple(column.name for column in _CHANGE.c if column.name != "id")
 
 
 async def current(session: AsyncSession, email: str) -> Current | None:
@@ -198,14 +194,16 @@ def _add_statement(dialect: str) -> Any:
     rowcount says which. SQLite has no INSERT in a CTE; there _insert logs the change.
     """
     columns = _SUPPRESSION.c
-    values = {name: bindparam(f"v_{name}", type_=columns[name].type) for name in ENTRY_COLUMNS}
+    values = {
+        name: bindparam(f"v_{name}", type_=columns[name].type) for name in tables.ENTRY_COLUMNS
+    }
     add = dialect_insert(dialect)(_SUPPRESSION).values(values)
     add = add.on_conflict_do_nothing(index_elements=["email"])
     if dialect != "postgresql":
         return add
     added = add.returning(columns.email).cte("added")
-    line = [bindparam(f"l_{name}", type_=_CHANGE.c[name].type) for name in LOG_COLUMNS[1:]]
-    return insert(_CHANGE).from_select(LOG_COLUMNS, select(added.c.email, *line))
+    line = [bindparam(f"l_{name}", type_=_CHANGE.c[name].type) for name in tables.LOG_COLUMNS[1:]]
+    return insert(_CHANGE).from_select(tables.LOG_COLUMNS, select(added.c.email, *line))
 
 
 async def _insert(session: AsyncSession, write: Insert, *, now: datetime) -> bool:

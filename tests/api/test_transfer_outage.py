@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.db import Database
 from app.models import Suppression
+from app.suppression import bulk_store
 from app.suppression.transfer import importing, writing
 from tests.conftest import WRITE, AppMaker
 from tests.databases import count_rows
@@ -28,7 +29,7 @@ class TestOutageMidImport:
     ) -> None:
         # The second batch's write fails as a lost connection does (SQLite and PostgreSQL).
         monkeypatch.setattr(importing, "IMPORT_BATCH", 3)
-        insert_new = writing.insert_new
+        insert_new = bulk_store.insert_entries
         calls = 0
 
         async def lose_second(*args: object, **kwargs: object) -> None:
@@ -38,7 +39,7 @@ class TestOutageMidImport:
                 raise OperationalError("INSERT", None, ConnectionResetError("reset by peer"))
             await insert_new(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(writing, "insert_new", lose_second)
+        monkeypatch.setattr(bulk_store, "insert_entries", lose_second)
         body = b"email\n" + lines(1, 3) + b"not-an-address\n" + lines(4, 9)
         response = await client.post("/v1/suppressions/import", content=body, headers=WRITE)
         assert response.status_code == 503, response.text

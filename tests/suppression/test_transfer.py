@@ -18,8 +18,8 @@ from app.db import Database
 from app.errors import InvalidInput
 from app.models import Suppression, SuppressionChange
 from app.outages import is_database_outage
-from app.suppression import transfer
-from app.suppression.transfer import driver, importing, writing
+from app.suppression import bulk_store, pg_bulk, transfer
+from app.suppression.transfer import importing
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -294,7 +294,7 @@ class TestBatches:
         self, database: Database, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
-        insert_new = writing.insert_new
+        insert_new = bulk_store.insert_entries
         calls = 0
 
         async def fail_second(*args: object, **kwargs: object) -> None:
@@ -304,7 +304,7 @@ class TestBatches:
                 raise RuntimeError("the disk is full")
             await insert_new(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(writing, "insert_new", fail_second)
+        monkeypatch.setattr(bulk_store, "insert_entries", fail_second)
         with pytest.raises(RuntimeError, match="disk is full"):
             await run_import(database, make_csv(f"u{i}@example.com" for i in range(7)))
         assert await count(database, Suppression) == 2
@@ -327,18 +327,18 @@ class TestDriverErrors:
 
     def test_a_lost_connection_is_an_outage(self) -> None:
         lost = asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle of operation")
-        with pytest.raises(DBAPIError) as caught, driver.driver_errors("COPY suppression"):
+        with pytest.raises(DBAPIError) as caught, pg_bulk.driver_errors("COPY suppression"):
             raise lost
         assert caught.value.orig is lost
         assert is_database_outage(caught.value)
 
     def test_a_failed_statement_is_not(self) -> None:
         failed = asyncpg.exceptions.UniqueViolationError("duplicate key value")
-        with pytest.raises(DBAPIError) as caught, driver.driver_errors("COPY suppression"):
+        with pytest.raises(DBAPIError) as caught, pg_bulk.driver_errors("COPY suppression"):
             raise failed
         assert not is_database_outage(caught.value)
 
     @pytest.mark.parametrize("error", [ConnectionResetError("reset by peer"), ValueError("bug")])
     def test_other_errors_go_through_as_they_are(self, error: Exception) -> None:
-        with pytest.raises(type(error)), driver.driver_errors("COPY suppression"):
+        with pytest.raises(type(error)), pg_bulk.driver_errors("COPY suppression"):
             raise error

@@ -1,12 +1,15 @@
 """The whole suppression list in and out as CSV or NDJSON, streamed in batches.
 
-- columns.py: the formats, the columns and the names a header may give them, the
-  formula guard on CSV cells;
-- lines.py: bytes to numbered lines (any line ending, bytes that are not UTF-8);
-- csv_format.py, ndjson_format.py: each format read line by line, and written;
-- rows.py: one line's values checked and made into a row;
-- exporting.py, importing.py, writing.py: the list out, in, and one batch written;
-- driver.py: asyncpg used directly for speed (the export's reads, COPY).
+Layers, each importing only the ones below it:
+- formats: columns.py (the formats, the export's column order, the names a header may
+  give them, the formula guard on CSV cells); lines.py (bytes to numbered lines, any
+  line ending, bytes that are not UTF-8); csv_format.py, ndjson_format.py (each format
+  read line by line, and written);
+- rows: rows.py (one line's values checked and made into the entry to write);
+- the pipelines: importing.py (the file in, batch after batch), writing.py (one batch:
+  which lines are new, replaced or unchanged), exporting.py (the list out);
+- below them, app.suppression.bulk_store writes and reads the entries in bulk, through
+  each dialect's fastest way (app.suppression.pg_bulk on PostgreSQL).
 """
 
 from app.suppression.transfer.columns import COLUMNS, FORMATS, MEDIA_TYPES, Format

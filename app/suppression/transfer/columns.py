@@ -4,8 +4,10 @@ and the formula guard on CSV cells."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
+
+from app.models import SES_MESSAGE_ID_LENGTH
 
 Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
@@ -13,6 +15,11 @@ MEDIA_TYPES: Mapping[Format, str] = {
     "csv": "text/csv; charset=utf-8",
     "ndjson": "application/x-ndjson",
 }
+# The columns of a list file, in the order export writes them and a CSV without a header is
+# read. A contract with every file already exported (SPEC §4: export -> import changes
+# nothing), so it is declared here, once, rather than read off the table: a column added
+# to the table does not move these. Each is a column of the suppression table (a test
+# holds them so); the address's display and domain forms are not exported.
 COLUMNS = (
     "email",
     "reason",
@@ -26,12 +33,14 @@ COLUMNS = (
     "ses_message_id",
     "feedback_id",
 )
-DATES = ("created_at", "updated_at", "expires_at")
+Record = tuple[int, Sequence[object] | str]
+"""What a format's reader makes of one line: (its number, its values in COLUMNS order,
+or why it is unreadable)."""
 FREE_TEXT = frozenset({"note", "diagnostic_code"})
 """Kept exactly as written (spaces included), so export -> import changes nothing."""
 # Column widths in app/models.py: PostgreSQL refuses longer values and would fail the batch.
 # subtype and feedback_id are TEXT (migration 0004): whatever an export wrote imports.
-MAX_LENGTH = {"ses_message_id": 256}
+MAX_LENGTH = {"ses_message_id": SES_MESSAGE_ID_LENGTH}
 
 # The address column as the usual tools name it (Mailchimp "Email Address", Outlook
 # "E-mail Address", Sendy and most CRMs "Email"), after header_key. "address" last: a

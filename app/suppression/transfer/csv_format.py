@@ -1,15 +1,20 @@
 """CSV in and out: the header and its delimiter, quoted fields across lines, formula cells.
 
-Reading, an import line that cannot be parsed is rejected alone, with its number, and
-never swallows the lines after it (SPEC §4). A quoted field may span lines (a note with
-a line break, as the export writes it) when its quote closes; it is taken as never
-closed, and its first line rejected while the lines after it are read again on their
-own, when
+One reader: its fields read by the csv module (strict), the common line split as csv
+would split it. csv is handed one record at a time, not the stream: over the stream an
+unclosed quote would swallow every line to the end of the file, and nothing would tell
+which line was bad. So lines.py numbers the physical lines and this reader decides which
+of them make one record, rejecting a line alone, with its number, and never the lines
+after it (SPEC §4). A quoted field may span lines (a note with a line break, as the
+export writes it) when its quote closes; it is taken as never closed, and its first
+line rejected while the lines after it are read again on their own, when
 - a later line reads on its own as a whole record (the header's number of fields and an
   address in the address column): a note's continuation line seldom does, the line
   after a stray quote nearly always does;
 - it would span more than MAX_SPAN lines or MAX_RECORD characters;
 - the file ends first.
+The common line (no quote, no line break) is one record by itself (feed says why it is
+split, not handed to csv).
 """
 
 from __future__ import annotations
@@ -24,15 +29,18 @@ from typing import Any
 
 from app.addresses import InvalidAddress, parse_address
 from app.errors import InvalidInput
-from app.suppression.transfer.columns import COLUMNS, column_names, guarded, unguarded
+from app.suppression.transfer.columns import (
+    COLUMNS,
+    Record,
+    column_names,
+    guarded,
+    unguarded,
+)
 from app.suppression.transfer.lines import MAX_LINE, Line, numbered_lines
 
 MAX_SPAN = 100
 MAX_RECORD = 64 * 1024
 DELIMITERS = (",", ";", "\t")
-
-Record = tuple[int, Sequence[object] | str]
-"""(line number, the line's values in COLUMNS order, or why the line is unreadable)."""
 
 
 def csv_text(rows: Sequence[Sequence[Any]]) -> str:
@@ -67,16 +75,25 @@ _OPEN = _Open()
 
 
 def _fields(text: str, delimiter: str) -> list[str] | str | _Open:
-    if '"' not in text and "\r" not in text:
-        return text.split(delimiter)  # what the csv module does then, done in C
+    """One record's fields as the csv module reads them (strict), or why it cannot."""
     try:
         return next(csv.reader([text], delimiter=delimiter, strict=True), [""])
     except csv.Error as err:
         if "unexpected end of data" in str(err):
             return _OPEN
         if "new-line character" in str(err):
-            return "unreadable CSV: a carriage return (CR) outside quotes; quote the field"
+            # A CR (or, in a file with CR line endings, an LF) is a line break to csv.
+            what = "a carriage return (CR)" if "\r" in text else "a line feed (LF)"
+            return f"unreadable CSV: {what} outside quotes; quote the field"
         return f"unreadable CSV: {err}"
+
+
+def _loose_fields(text: str, delimiter: str) -> list[str]:
+    """A first line that is not CSV, read with quotes as plain characters, to find the
+    address column all the same. Its line breaks are read as spaces, which the header's
+    names (header_key) and an address (never valid with either) take alike."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    return next(csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_NONE), [""])
 
 
 def _delimiter(text: str) -> str:
@@ -131,9 +148,16 @@ class CsvReader:
                 and not line.too_long
                 and '"' not in text
                 and "\r" not in text
+                and "\n" not in text
                 and "'" not in text
             ):
-                # The common line, whole, unquoted and unguarded: _take without the calls.
+                # The common line, whole, unquoted and unguarded: _take without the calls,
+                # and the one place a line is not handed to csv. On a text without a quote
+                # or a line break csv.reader gives exactly text.split(delimiter) (3.11
+                # reads NUL as data; test_transfer_csv_reader checks it over arbitrary
+                # text), and split takes a third of its time: 5-8 % of a PostgreSQL
+                # import's CPU, where SQLite's million-line import sits at its 60 s
+                # target (bench/README.md).
                 if text and not text.isspace():
                     fields = text.split(self.delimiter)
                     if len(fields) == self.width:
@@ -216,7 +240,7 @@ class CsvReader:
         self.delimiter = _delimiter(line.text)
         fields = _fields(line.text, self.delimiter)
         if not isinstance(fields, list):
-            fields = line.text.split(self.delimiter)
+            fields = _loose_fields(line.text, self.delimiter)
         if _is_address(fields[0]):  # no header: the columns in the export's order
             self.width = len(fields)
             self._set_picks([i if i < len(fields) else None for i in range(len(COLUMNS))])

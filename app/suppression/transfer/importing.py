@@ -20,11 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database
 from app.errors import DatabaseUnavailable, Unavailable
+from app.suppression.bulk_store import NewEntry
 from app.suppression.transfer import writing
 from app.suppression.transfer.columns import Format
 from app.suppression.transfer.csv_format import csv_records
 from app.suppression.transfer.ndjson_format import ndjson_records
-from app.suppression.transfer.rows import BadLine, Row, row_from
+from app.suppression.transfer.rows import BadLine, row_from
 
 log = logging.getLogger("bouncer.transfer")
 
@@ -77,7 +78,7 @@ class ImportInterrupted(Unavailable):
 
 @dataclass
 class _Batch:
-    rows: dict[str, Row] = field(default_factory=dict)
+    rows: dict[str, NewEntry] = field(default_factory=dict)
     duplicates: int = 0
     last_line: int = 0
 

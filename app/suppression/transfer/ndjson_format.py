@@ -11,8 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
-from app.suppression.transfer.columns import COLUMNS
-from app.suppression.transfer.csv_format import Record
+from app.suppression.transfer.columns import COLUMNS, Record
 from app.suppression.transfer.lines import MAX_LINE, numbered_lines
 
 # One line as json.dumps(dict(zip(COLUMNS, row)), ensure_ascii=False) writes it when every

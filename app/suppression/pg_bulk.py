@@ -1,5 +1,5 @@
-"""asyncpg used directly where SQLAlchemy's per-row costs dominate: the export's reads
-and the import's COPY. Its errors are raised as SQLAlchemy raises them."""
+"""PostgreSQL's bulk layer: asyncpg used directly where SQLAlchemy's per-row costs dominate
+(the export's reads, the import's COPY), its errors raised as SQLAlchemy raises them."""
 
 from __future__ import annotations
 
