@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import subprocess
+import sys
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -163,3 +166,47 @@ def test_export_into_a_closed_pipe_ends_quietly(database_url: str, tmp_path: Pat
     assert "unreachable" not in done.stderr
     assert "Traceback" not in done.stderr
     assert "Exception ignored" not in done.stderr
+
+
+def test_a_closed_pipe_closes_the_export_before_the_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Left to asyncio.run's shutdown, the export's row stream closed after the database
+    # was disposed, and asyncpg's cancel of the query still in flight found the loop closed:
+    # a traceback on stderr under load (test_export_into_a_closed_pipe_ends_quietly).
+    from app.commands import suppressions
+    from app.suppression import transfer
+
+    seen: list[str] = []
+
+    async def rows(*_: object, **__: object) -> AsyncGenerator[str, None]:
+        async def stream() -> AsyncGenerator[str, None]:
+            try:
+                for _ in range(3):
+                    yield "row\n"
+            finally:
+                seen.append("stream closed")
+
+        return stream()
+
+    class ClosedStdout:
+        def write(self, _: str) -> int:
+            raise BrokenPipeError
+
+        def flush(self) -> None:
+            raise BrokenPipeError
+
+    dispose = Database.dispose
+
+    async def disposing(self: Database) -> None:
+        seen.append("database disposed")
+        await dispose(self)
+
+    monkeypatch.setattr(transfer, "export", rows)
+    monkeypatch.setattr(Database, "dispose", disposing)
+    monkeypatch.setattr(
+        suppressions, "sys", SimpleNamespace(stdout=ClosedStdout(), stderr=sys.stderr)
+    )
+    result = invoke({"DATABASE_URL": database_url}, "suppressions", "export")
+    assert result.exit_code == 141
+    assert seen == ["stream closed", "database disposed"]

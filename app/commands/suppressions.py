@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -236,19 +237,23 @@ def export(
             chunks = await transfer.export(
                 database, chosen, now=datetime.now(UTC), progress=advance
             )
-            if file is None:
-                async for chunk in chunks:
-                    sys.stdout.write(chunk)
-                sys.stdout.flush()
-                return
-            try:
-                out = file.open("w", encoding="utf-8", newline="")
-            except OSError as err:
-                # Not the database's fault: bad input, before anything was written.
-                raise fail(f"cannot write {file}: {err.strerror}", BAD_INPUT) from None
-            with out:
-                async for chunk in chunks:
-                    out.write(chunk)
+            # Closed here, whatever stops the writing (a closed pipe): left to asyncio.run's
+            # shutdown, the stream would close after the database was disposed, and
+            # asyncpg's cancel of the query in flight would find the event loop closed.
+            async with aclosing(chunks):
+                if file is None:
+                    async for chunk in chunks:
+                        sys.stdout.write(chunk)
+                    sys.stdout.flush()
+                    return
+                try:
+                    out = file.open("w", encoding="utf-8", newline="")
+                except OSError as err:
+                    # Not the database's fault: bad input, before anything was written.
+                    raise fail(f"cannot write {file}: {err.strerror}", BAD_INPUT) from None
+                with out:
+                    async for chunk in chunks:
+                        out.write(chunk)
 
         with_database(job)
     entries_word = "entry" if count == 1 else "entries"

@@ -7,7 +7,7 @@ rows and no transaction spans the download.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ Progress = Callable[[int], None]
 
 async def export(
     database: Database, fmt: Format, *, now: datetime, progress: Progress | None = None
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The active entries, ordered by address, as text chunks (one per batch).
 
     The first batch is read before this returns, so an unreachable database fails
@@ -41,23 +41,31 @@ async def _chunks(
     *,
     now: datetime,
     progress: Progress | None,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     header = csv_text([COLUMNS]) if fmt == "csv" else ""
-    while True:
-        following = None
-        if len(rows) == EXPORT_BATCH:
-            # The next batch is read while this one is formatted and sent. If the reader
-            # stops early, the read still ends on its own; its outcome is dropped.
-            following = asyncio.create_task(_batch_after(database, rows[-1][0], now=now))
-            following.add_done_callback(_drop_outcome)
-        text = csv_text(rows) if fmt == "csv" else ndjson_text(rows)
-        if progress is not None:
-            progress(len(rows))
-        yield header + text
-        header = ""
-        if following is None:
-            return
-        rows = await following
+    following: asyncio.Task[Sequence[Sequence[Any]]] | None = None
+    try:
+        while True:
+            following = None
+            if len(rows) == EXPORT_BATCH:
+                # The next batch is read while this one is formatted and sent. If the reader
+                # stops early, the read still ends on its own; its outcome is dropped.
+                following = asyncio.create_task(_batch_after(database, rows[-1][0], now=now))
+                following.add_done_callback(_drop_outcome)
+            text = csv_text(rows) if fmt == "csv" else ndjson_text(rows)
+            if progress is not None:
+                progress(len(rows))
+            yield header + text
+            header = ""
+            if following is None:
+                return
+            rows = await following
+    finally:
+        if following is not None and not following.done():
+            # The reader stopped early (a closed pipe, a client gone). The read in flight
+            # ends before the caller disposes of the database: cut off, asyncpg would be
+            # left a cancel request to send on an event loop about to close.
+            await asyncio.wait([following])
 
 
 def _drop_outcome(task: asyncio.Task[Any]) -> None:
