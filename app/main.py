@@ -88,7 +88,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(sns.router)
-    # Before suppressions: its GET /{email} would otherwise take /export.
     app.include_router(transfer.router)
     app.include_router(suppressions.router)
     app.include_router(reports.router)

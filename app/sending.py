@@ -21,7 +21,7 @@ from app.errors import AllRecipientsSuppressed, DatabaseUnavailable, SesRejected
 from app.ses.failures import Backoff, FailureContext, is_retryable, rejection
 from app.ses.request import SendRequest, build_params, collect_recipients, sender_of
 from app.settings import Settings
-from app.suppression import entry_store as store
+from app.suppression import entry_store
 from app.vocabulary import SendOutcome
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class SesSender:
         """Sends to the recipients not on the list; AllRecipientsSuppressed or SesRejected."""
         recipients = collect_recipients(request)
         async with self._database.read() as session:
-            active = await store.check(session, [r.key for r in recipients], now=_now())
+            active = await entry_store.check(session, [r.key for r in recipients], now=_now())
         allowed = [r for r in recipients if r.key not in active]
         dropped = [(r.key, active[r.key]) for r in recipients if r.key in active]
         record = _Record(sender_of(request) or "", dropped, self._configuration_set_for(request))

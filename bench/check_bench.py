@@ -1,9 +1,9 @@
 # ruff: noqa: S608, E501  (fixed column list, no user input)
-"""Send-path benchmark: app.suppression.store.check against a large suppression table.
+"""Send-path benchmark: app.suppression.entry_store.check against a large suppression table.
 
 * one message's recipients (1-3 addresses, about half suppressed), each check in its own
   session as the send wrapper does (open, SELECT, commit): p50/p99;
-* a bulk check of 10,000 addresses (half suppressed) through store.check: median/p99;
+* a bulk check of 10,000 addresses (half suppressed) through entry_store.check: median/p99;
 * the same 10,000 through the HTTP API (POST /v1/suppressions/check on a live bouncer),
   which adds JSON, validation and address normalisation;
 * whole sends through the send wrapper (app.sending.SesSender: check, SES call,
@@ -32,7 +32,7 @@ from app.migrate import upgrade_to_head
 from app.sending import SesSender
 from app.ses.request import SendRequest
 from app.settings import normalize_database_url
-from app.suppression import entry_store as store
+from app.suppression import entry_store
 from app.suppression.bulk_store import NewEntry
 from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row
 
@@ -145,12 +145,12 @@ async def run_check(
         hits = 0
         for emails in sets[:200]:  # warm-up: connections, statement caches, pages
             async with db.session() as session:
-                await store.check(session, emails, now=now)
+                await entry_store.check(session, emails, now=now)
         single: list[float] = []
         for emails in sets[200:]:
             t0 = time.perf_counter()
             async with db.session() as session:
-                found = await store.check(session, emails, now=now)
+                found = await entry_store.check(session, emails, now=now)
             single.append((time.perf_counter() - t0) * 1000)
             hits += len(found)
 
@@ -160,7 +160,7 @@ async def run_check(
             emails = bulk_set(rows_count, bulk_size, rng)
             t0 = time.perf_counter()
             async with db.session() as session:
-                found = await store.check(session, emails, now=now)
+                found = await entry_store.check(session, emails, now=now)
             ms = (time.perf_counter() - t0) * 1000
             if i:  # the first is a warm-up
                 bulk.append(ms)

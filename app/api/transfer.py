@@ -15,7 +15,7 @@ from app.api.schemas import error_responses
 from app.errors import BouncerError
 from app.suppression import transfer
 
-# Included before app.api.suppressions, whose GET /{email} would otherwise take "export".
+# Order-free beside app.api.suppressions: its /{email} path holds an "@", so never "export".
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 
 FormatQuery = Annotated[transfer.Format, Query(alias="format", description="csv or ndjson")]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.suppression import entry_store as store
+from app.suppression import entry_store
 from tests.conftest import READ, WRITE
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -19,8 +19,8 @@ AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 async def _entry_at(app: FastAPI, email: str, when: datetime) -> None:
     async with app.state.services.database.session() as session:
-        entry = store.Entry(email=email, display=email, reason="bounce", source="api")
-        await store.put(session, entry, actor="t", now=when, replace_active=True)
+        entry = entry_store.Entry(email=email, display=email, reason="bounce", source="api")
+        await entry_store.put(session, entry, actor="t", now=when, replace_active=True)
 
 
 async def _emails(client: httpx.AsyncClient, **params: str) -> set[str]:

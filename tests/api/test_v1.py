@@ -222,15 +222,15 @@ class TestCheck:
 
 class TestList:
     async def test_walk_5000_while_inserting(self, client: httpx.AsyncClient, app: FastAPI) -> None:
-        from app.suppression import entry_store as store
+        from app.suppression import entry_store
 
         start = datetime(2026, 1, 1, tzinfo=UTC)
         async with app.state.services.database.session() as session:
             for n in range(5000):
                 email = f"user{n:05d}@example.com"
-                entry = store.Entry(email=email, display=email, reason="bounce", source="api")
+                entry = entry_store.Entry(email=email, display=email, reason="bounce", source="api")
                 # Many share a created_at, so the cursor must break ties by email.
-                await store.put(
+                await entry_store.put(
                     session,
                     entry,
                     actor="t",

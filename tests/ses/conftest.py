@@ -22,7 +22,7 @@ from app.addresses import parse_address
 from app.db import Database
 from app.models import Send
 from app.ses.request import SendRequest
-from app.suppression import entry_store as store
+from app.suppression import entry_store
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
@@ -142,7 +142,7 @@ async def suppress(
     now: datetime | None = None,
 ) -> None:
     address = parse_address(email)
-    entry = store.Entry(
+    entry = entry_store.Entry(
         email=address.normalized,
         display=address.display,
         reason=reason,
@@ -150,7 +150,7 @@ async def suppress(
         expires_at=expires_at,
     )
     async with database.session() as session:
-        await store.put(
+        await entry_store.put(
             session, entry, actor="test", now=now or datetime.now(UTC), replace_active=True
         )
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import Suppression, SuppressionChange
-from app.suppression import entry_store as store
+from app.suppression import entry_store
 
 EMAIL = "race@example.com"
 
@@ -29,8 +29,8 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-def entry(reason: str, source: str) -> store.Entry:
-    return store.Entry(email=EMAIL, display=EMAIL, reason=reason, source=source)
+def entry(reason: str, source: str) -> entry_store.Entry:
+    return entry_store.Entry(email=EMAIL, display=EMAIL, reason=reason, source=source)
 
 
 async def test_a_second_writer_waits_and_updates_instead_of_failing(database: Database) -> None:
@@ -40,7 +40,7 @@ async def test_a_second_writer_waits_and_updates_instead_of_failing(database: Da
 
     async def bounce() -> None:
         async with database.session() as session:
-            changes["sns"] = await store.put(
+            changes["sns"] = await entry_store.put(
                 session, entry("bounce", "sns"), actor="sns", now=now, replace_active=False
             )
             first_wrote.set()
@@ -50,7 +50,7 @@ async def test_a_second_writer_waits_and_updates_instead_of_failing(database: Da
     async def operator() -> None:
         await first_wrote.wait()
         async with database.session() as session:
-            changes["api"] = await store.put(
+            changes["api"] = await entry_store.put(
                 session, entry("manual", "api"), actor="ops", now=now, replace_active=True
             )
 
@@ -72,7 +72,7 @@ async def test_a_weaker_second_writer_leaves_the_first_entry(database: Database)
 
     async def complaint() -> None:
         async with database.session() as session:
-            changes["complaint"] = await store.put(
+            changes["complaint"] = await entry_store.put(
                 session, entry("complaint", "sns"), actor="sns", now=now, replace_active=False
             )
             first_wrote.set()
@@ -81,7 +81,7 @@ async def test_a_weaker_second_writer_leaves_the_first_entry(database: Database)
     async def bounce() -> None:
         await first_wrote.wait()
         async with database.session() as session:
-            changes["bounce"] = await store.put(
+            changes["bounce"] = await entry_store.put(
                 session, entry("bounce", "sns"), actor="sns", now=now, replace_active=False
             )
 
