@@ -186,7 +186,7 @@ def storable(text: str | None, *, limit: int | None = None) -> str | None:
     longer than its column (only identifiers have one, at several times AWS's longest)
     is clipped deliberately, ending in a marker that says how long it was:
     ``…[truncated: 10000 characters]``. Such a value is not one AWS wrote; keys built from
-    it (``ses.history.dedupe_key``) use the whole value, so two never merge.
+    it (``activity.event_log.dedupe_key``) use the whole value, so two never merge.
     """
     if text is None:
         return None

@@ -5,12 +5,16 @@ session app.db makes (httpx's ``map_exceptions``, for the database)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
 from app.errors import BouncerError, DatabaseUnavailable
+
+# The name app.api.handlers logged outages under before they were translated here.
+log = logging.getLogger("bouncer.errors")
 
 # asyncpg and aiosqlite surface lost connections, refused connects, timeouts and a
 # locked SQLite file as these; none says anything about the request itself.
@@ -41,6 +45,12 @@ def as_unavailable(*, retry_hint: str) -> Iterator[None]:
         if not is_database_outage(err):
             raise
         overloaded = isinstance(err, sa_exc.TimeoutError)
+        # Logged here, once per unit of work: the 503 tells the client, this the operator.
+        log.warning(
+            "database unavailable: %s%s",
+            type(err).__name__,
+            " (no pooled connection came free in time)" if overloaded else "",
+        )
         raise DatabaseUnavailable(
             type(err).__name__, overloaded=overloaded, retry_hint=retry_hint
         ) from err

@@ -112,7 +112,9 @@ class ListGauges(Collector):
                 # counters are still worth serving.
                 self._state = None
                 if is_database_outage(err):
-                    self._problem = f"database unreachable ({type(err).__name__})"
+                    # The driver's error, which the session boundary keeps as ``problem``.
+                    cause = getattr(err, "problem", None) or type(err).__name__
+                    self._problem = f"database unreachable ({cause})"
                     log.warning("metrics: list gauges omitted: %s", self._problem)
                 else:
                     self._problem = f"database could not be read ({type(err).__name__})"

@@ -86,9 +86,15 @@ class Services:
     gauges: ListGauges
 
     async def aclose(self) -> None:
-        await self.sender.aclose()
-        await self.http.aclose()
-        await self.database.dispose()
+        # Each closed whatever the one before raised: a failing sender must not leave the
+        # database's connections open.
+        try:
+            await self.sender.aclose()
+        finally:
+            try:
+                await self.http.aclose()
+            finally:
+                await self.database.dispose()
 
 
 # How the web app opens its database: migrating it at start (AUTO_MIGRATE), which a

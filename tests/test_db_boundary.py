@@ -4,6 +4,7 @@ DatabaseUnavailable (503), the rest as it was (app.db, app.outages)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,6 +137,29 @@ class TestOverHttp:
         assert response.headers["retry-after"] == "5"
         assert response.json()["error"].startswith("the database is unreachable (")
         assert response.json()["error"].endswith("nothing was stored; retry shortly")
+
+    async def test_an_outage_is_logged_once_with_the_drivers_error(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        # As before the boundary (app.api.handlers logged it): an operator sees the outage
+        # in the log, not only the client in its 503.
+        healthy = app.state.services.database
+        down = unreachable_database(healthy.url, tmp_path)
+        before = replace_services(app, database=down)
+        try:
+            with caplog.at_level(logging.WARNING, logger="bouncer.errors"):
+                response = await client.get("/v1/suppressions/ann@example.com", headers=READ)
+        finally:
+            await down.dispose()
+            app.state.services = before
+        assert response.status_code == 503
+        logged = [r.getMessage() for r in caplog.records if r.name == "bouncer.errors"]
+        assert len(logged) == 1, logged
+        assert logged[0].startswith("database unavailable: OperationalError")
 
     async def test_every_503_says_when_to_come_back(self) -> None:
         assert Unavailable("the certificate host is down").headers() == {"Retry-After": "5"}

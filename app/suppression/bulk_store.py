@@ -69,7 +69,7 @@ async def insert_entries(
 ) -> None:
     """Insert entries for addresses that have none, each with its "added" change-log line.
 
-    ~20 µs a row, where store.put's read-then-insert costs ~0.5 ms. An address that has an
+    ~20 µs a row, where entry_store.put's decide-then-write costs ~0.5 ms. An address that has an
     entry fails the whole call (and its transaction): look them up first (lock_existing).
     """
     if not entries:
