@@ -28,6 +28,7 @@ from app.api.schemas import (
     error_responses,
 )
 from app.suppression import entries, listing
+from app.vocabulary import Source
 
 
 class _Address(Convertor[str]):
@@ -167,7 +168,7 @@ async def put_entry(
         note=body.note,
         expires_at=body.expires_at,
         actor=who.name,
-        source="api",
+        source=Source.API,
         now=datetime.now(UTC),
     )
     response.status_code = 201 if created else 200

@@ -125,12 +125,13 @@ def add(
 ) -> None:
     """Add or update an entry (recorded as done by "cli")."""
     from app.suppression import entries
+    from app.vocabulary import Source
 
     until = parse_date(expires_at, field="expires_at")
     row, _ = with_session(
         lambda s: entries.add(
             s, email, reason=reason, note=note, expires_at=until,
-            actor="cli", source="cli", now=datetime.now(UTC),
+            actor="cli", source=Source.CLI, now=datetime.now(UTC),
         )
     )  # fmt: skip
     emit([_row(row)], COLUMNS, fmt)

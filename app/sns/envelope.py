@@ -11,10 +11,11 @@ from typing import Any
 
 from app.errors import EnvelopeInvalid, RawDeliveryRefused
 from app.sns.topics import region_of_topic
+from app.vocabulary import SnsMessageType
 
-NOTIFICATION = "Notification"
-SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
-UNSUBSCRIBE_CONFIRMATION = "UnsubscribeConfirmation"
+NOTIFICATION = SnsMessageType.NOTIFICATION
+SUBSCRIPTION_CONFIRMATION = SnsMessageType.SUBSCRIPTION_CONFIRMATION
+UNSUBSCRIBE_CONFIRMATION = SnsMessageType.UNSUBSCRIBE_CONFIRMATION
 MESSAGE_TYPES = (NOTIFICATION, SUBSCRIPTION_CONFIRMATION, UNSUBSCRIBE_CONFIRMATION)
 
 # Every message type carries these, as strings.

@@ -23,7 +23,7 @@ from app.suppression.effects import (
     Write,
     change_of,
 )
-from app.vocabulary import ChangeAction, Reason, Source, Verdict
+from app.vocabulary import ChangeAction, EventType, Reason, Source, Verdict
 
 # Callers read the effects and the verdict through policy.
 __all__ = ["Current", "Effects", "Entry", "State", "Verdict", "change_of"]
@@ -67,18 +67,18 @@ class Rules:
 
 
 def classify(event: SesEvent, recipient: SesRecipient) -> Verdict:
-    if event.type == "Bounce":
+    if event.type == EventType.BOUNCE:
         return _classify_bounce(event, recipient)
-    if event.type == "Complaint":
+    if event.type == EventType.COMPLAINT:
         # ARF feedback types are case-insensitive tokens (RFC 5965 §3.1); not-spam is a
         # recipient saying the message was wanted. No feedback report at all is a complaint.
         feedback = event.complaint_feedback_type
         if feedback is not None and feedback.strip().lower() == "not-spam":
             return Verdict.RECORD_ONLY
         return Verdict.COMPLAINT
-    if event.type == "Subscription":
+    if event.type == EventType.SUBSCRIPTION:
         return _classify_subscription(event)
-    if event.type == "Delivery":
+    if event.type == EventType.DELIVERY:
         return Verdict.DELIVERY
     return Verdict.RECORD_ONLY
 
