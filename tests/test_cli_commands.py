@@ -8,11 +8,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from sqlalchemy import select
 
 from app.db import Database
+from app.errors import Unavailable
 from app.models import Subscription
+from app.sns.confirmation import SubscriptionConfirmer
 from tests.cli_runs import invoke
 from tests.databases import run_isolated
 from tests.ses.conftest import use_fake_aws_credentials
@@ -112,6 +115,23 @@ def test_confirm_a_pending_subscription_through_sns(
     assert done.exit_code == 0, done.output
     assert done.stdout == f"{TOPIC} confirmed\n"
     assert run_isolated(lambda: _status(database_url)) == "confirmed"
+
+
+def test_sns_timing_out_is_sns_not_confirming_not_a_missing_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore's timeouts are OSErrors (through requests' exceptions): guessing "database
+    # down" from the cause chain answered exit 3, "no database", for an SNS that timed out.
+    async def times_out(_: SubscriptionConfirmer, confirmation: object) -> str:
+        cause = ReadTimeoutError(endpoint_url="https://sns.us-east-1.amazonaws.com/")
+        raise Unavailable("SNS did not answer ConfirmSubscription in time") from cause
+
+    run_isolated(lambda: _subscription(database_url, "pending"))
+    monkeypatch.setattr(SubscriptionConfirmer, "confirm", times_out)
+    done = invoke({"DATABASE_URL": database_url}, "subscriptions", "confirm", TOPIC)
+    assert done.exit_code == 4, done.output
+    assert "SNS did not answer ConfirmSubscription in time" in done.stderr
+    assert run_isolated(lambda: _status(database_url)) == "failed"
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,11 @@ from app.commands.output import FormatOption, emit, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
-    NO_DATABASE,
     fail,
     load_settings,
     with_database,
 )
-from app.errors import BouncerError, NotFound
+from app.errors import BouncerError, DatabaseUnavailable, NotFound
 from app.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -62,7 +61,6 @@ def confirm(topic_arn: str) -> None:
     # stderr.
     configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL)
     # Imported here, not at the top: `bouncer --help` needs none of them.
-    from app.outages import is_database_outage
     from app.services import Edges, build_subscribing
 
     async def job(database: Database) -> tuple[int, str]:
@@ -75,9 +73,9 @@ def confirm(topic_arn: str) -> None:
                 return 0, await subscribing.confirm_pending(topic_arn)
             except NotFound as err:
                 return BAD_INPUT, err.message
+            except DatabaseUnavailable:
+                raise  # the sessions' boundary said so: with_database answers exit 3
             except BouncerError as err:
-                if is_database_outage(err.__cause__ or err):
-                    return NO_DATABASE, err.message
                 if err.status_code == 422:
                     raise
                 return NOT_CONFIRMED, err.message
