@@ -72,7 +72,42 @@ async def record(
     Rows go in the order given (callers sort them by address), so two transactions
     inserting the same keys wait on each other in the same order, never in a cycle.
     """
-    shared = {
+    return await record_many(session, [(event, sns_message_id, row) for row in rows], now=now)
+
+
+async def record_many(
+    session: AsyncSession,
+    rows: Sequence[tuple[SesEvent, str, EventRecord]],
+    *,
+    now: datetime,
+) -> set[str]:
+    """``record`` for rows of many events (each with its SNS MessageId): one statement."""
+    if not rows:
+        return set()
+    shared: dict[int, dict[str, Any]] = {}
+    values = []
+    for event, sns_message_id, row in rows:
+        common = shared.get(id(event))
+        if common is None:
+            common = shared[id(event)] = _shared_values(event, sns_message_id, now=now)
+        values.append(
+            {
+                **common,
+                "dedupe_key": row.dedupe_key,
+                "email": row.email,
+                "email_display": row.email_display,
+                "status": storable(row.status),
+                "diagnostic_code": storable(row.diagnostic_code),
+                "verdict": row.verdict,
+            }
+        )
+    statement = _record_statement(session.get_bind().dialect.name)
+    result = await session.execute(statement, values)
+    return set(result.scalars())
+
+
+def _shared_values(event: SesEvent, sns_message_id: str, *, now: datetime) -> dict[str, Any]:
+    return {
         "sns_message_id": sns_message_id,
         "type": event.type,
         "subtype": storable(event.subtype),
@@ -82,23 +117,6 @@ async def record(
         "occurred_at": event.occurred_at or now,
         "received_at": now,
     }
-    values = [
-        {
-            **shared,
-            "dedupe_key": row.dedupe_key,
-            "email": row.email,
-            "email_display": row.email_display,
-            "status": storable(row.status),
-            "diagnostic_code": storable(row.diagnostic_code),
-            "verdict": row.verdict,
-        }
-        for row in rows
-    ]
-    if not values:
-        return set()
-    statement = _record_statement(session.get_bind().dialect.name)
-    result = await session.execute(statement, values)
-    return set(result.scalars())
 
 
 @dataclass(frozen=True)
@@ -139,23 +157,37 @@ async def for_email(session: AsyncSession, email: str, *, limit: int = 50) -> Se
     return (await session.scalars(query)).all()
 
 
-_HISTORY = select(_EVENT.c.verdict, _EVENT.c.occurred_at).where(
-    _EVENT.c.email == bindparam("email"),
+async def soft_bounce_history(
+    session: AsyncSession, email: str, *, since: datetime
+) -> tuple[tuple[datetime, ...], tuple[datetime, ...]]:
+    """(soft-bounce times, delivery times) for an address since ``since``."""
+    return (await soft_bounce_histories(session, [email], since=since))[email]
+
+
+_HISTORIES = select(_EVENT.c.email, _EVENT.c.verdict, _EVENT.c.occurred_at).where(
+    _EVENT.c.email.in_(bindparam("emails", expanding=True)),
     _EVENT.c.verdict.in_(bindparam("verdicts", expanding=True)),
     _EVENT.c.occurred_at > bindparam("since"),
 )
 
 
-async def soft_bounce_history(
-    session: AsyncSession, email: str, *, since: datetime
-) -> tuple[tuple[datetime, ...], tuple[datetime, ...]]:
-    """(soft-bounce times, delivery times) for an address since ``since``."""
-    rows = await session.execute(
-        _HISTORY,
-        {"email": email, "verdicts": [Verdict.SOFT_BOUNCE, Verdict.DELIVERY], "since": since},
-    )
-    bounces: list[datetime] = []
-    deliveries: list[datetime] = []
-    for verdict, occurred_at in rows:
-        (bounces if verdict == Verdict.SOFT_BOUNCE else deliveries).append(occurred_at)
-    return tuple(bounces), tuple(deliveries)
+async def soft_bounce_histories(
+    session: AsyncSession, emails: Sequence[str], *, since: datetime
+) -> dict[str, tuple[tuple[datetime, ...], tuple[datetime, ...]]]:
+    """``soft_bounce_history`` of each address, in one query (at most a few hundred)."""
+    bounces: dict[str, list[datetime]] = {email: [] for email in emails}
+    deliveries: dict[str, list[datetime]] = {email: [] for email in emails}
+    if emails:
+        rows = await session.execute(
+            _HISTORIES,
+            {
+                "emails": list(emails),
+                "verdicts": [Verdict.SOFT_BOUNCE, Verdict.DELIVERY],
+                "since": since,
+            },
+        )
+        for row in rows:
+            (bounces if row.verdict == Verdict.SOFT_BOUNCE else deliveries)[row.email].append(
+                row.occurred_at
+            )
+    return {email: (tuple(bounces[email]), tuple(deliveries[email])) for email in emails}

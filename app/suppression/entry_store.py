@@ -10,9 +10,9 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert, storable
+from app.db import dialect_insert
 from app.errors import Unavailable
-from app.models import SES_MESSAGE_ID_LENGTH, Suppression, SuppressionChange
+from app.models import Suppression, SuppressionChange
 from app.suppression import policy, tables
 from app.suppression.effects import (
     ChangeLine,
@@ -24,6 +24,7 @@ from app.suppression.effects import (
     Update,
     Write,
 )
+from app.suppression.entry_rows import change_values, entry_texts, entry_values
 from app.vocabulary import ChangeAction
 
 # Kept here for the callers that write an entry by this name.
@@ -60,6 +61,28 @@ async def current(session: AsyncSession, email: str) -> Current | None:
     """The address's entry (active or expired) as policy reads it, locked until commit."""
     row = (await session.execute(_CURRENT, {"email": email})).first()
     return None if row is None else Current(row.reason, row.source, row.expires_at)
+
+
+_CURRENTS = (
+    select(
+        _SUPPRESSION.c.email,
+        _SUPPRESSION.c.reason,
+        _SUPPRESSION.c.source,
+        _SUPPRESSION.c.expires_at,
+    )
+    .where(_SUPPRESSION.c.email.in_(bindparam("emails", expanding=True)))
+    .order_by(_SUPPRESSION.c.email)
+    .with_for_update()
+)
+
+
+async def currents(session: AsyncSession, emails: Sequence[str]) -> dict[str, Current]:
+    """``current`` for many addresses in one query (at most a few hundred), locked in
+    address order; the addresses without an entry are absent."""
+    if not emails:
+        return {}
+    rows = await session.execute(_CURRENTS, {"emails": list(emails)})
+    return {row.email: Current(row.reason, row.source, row.expires_at) for row in rows}
 
 
 async def get(session: AsyncSession, email: str) -> Suppression | None:
@@ -173,16 +196,6 @@ async def remove(
     return await carry_out(session, Lift(line), now=now)
 
 
-def _texts(entry: Entry) -> dict[str, Any]:
-    # Text from SES may hold what a database refuses (db.storable); clipped where written.
-    return {
-        "subtype": storable(entry.subtype),
-        "diagnostic_code": storable(entry.diagnostic_code),
-        "ses_message_id": storable(entry.ses_message_id, limit=SES_MESSAGE_ID_LENGTH),
-        "feedback_id": storable(entry.feedback_id),
-    }
-
-
 @functools.cache
 def _add_statement(dialect: str) -> Any:
     """INSERT the entry unless the address has one; on PostgreSQL with its change logged.
@@ -210,27 +223,40 @@ async def _insert(session: AsyncSession, write: Insert, *, now: datetime) -> boo
     """Add the entry if the address has none; False (nothing written) if it has one."""
     entry, line = write.entry, write.line
     dialect = session.get_bind().dialect.name
-    values = {
-        "email": entry.email,
-        "display": entry.display,
-        "domain": entry.domain,
-        "reason": entry.reason,
-        "source": entry.source,
-        "note": entry.note,
-        "created_at": now,
-        "updated_at": now,
-        "expires_at": entry.expires_at,
-        **_texts(entry),
-    }
-    params = {f"v_{name}": value for name, value in values.items()}
+    params = {f"v_{name}": value for name, value in entry_values(entry, now=now).items()}
     if dialect == "postgresql":
-        params.update({f"l_{name}": value for name, value in _line(line, now=now).items()})
+        params.update({f"l_{name}": value for name, value in change_values(line, now=now).items()})
     result = await session.execute(_add_statement(dialect), params)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     if dialect != "postgresql":
         await _log(session, line, now=now)
     return True
+
+
+@functools.cache
+def _add_many_statement(dialect: str) -> Any:
+    add = dialect_insert(dialect)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
+    return add.returning(_SUPPRESSION.c.email)
+
+
+async def insert_many(
+    session: AsyncSession, writes: Sequence[Insert], *, now: datetime
+) -> set[str]:
+    """Carry out many Inserts (one per address, in address order) in two statements: the
+    entries, then the change lines of those added. The addresses added; the others met an
+    entry another writer added, for the caller to ``settle`` one by one."""
+    if not writes:
+        return set()
+    dialect = session.get_bind().dialect.name
+    result = await session.execute(
+        _add_many_statement(dialect), [entry_values(write.entry, now=now) for write in writes]
+    )
+    added = set(result.scalars())
+    lines = [change_values(write.line, now=now) for write in writes if write.entry.email in added]
+    if lines:
+        await session.execute(_LOG, lines)
+    return added
 
 
 async def _update(session: AsyncSession, write: Update, *, now: datetime) -> None:
@@ -241,7 +267,7 @@ async def _update(session: AsyncSession, write: Update, *, now: datetime) -> Non
         "source": entry.source,
         "expires_at": entry.expires_at,
         "updated_at": now,
-        **_texts(entry),
+        **entry_texts(entry),
     }
     if not write.keep_note:
         values["note"] = entry.note
@@ -252,17 +278,5 @@ async def _update(session: AsyncSession, write: Update, *, now: datetime) -> Non
     )
 
 
-def _line(line: ChangeLine, *, now: datetime) -> dict[str, Any]:
-    return {
-        "email": line.email,
-        "action": line.action.value,
-        "actor": line.actor,
-        "reason": line.reason,
-        "expires_at": line.expires_at,
-        "note": line.note,
-        "at": now,
-    }
-
-
 async def _log(session: AsyncSession, line: ChangeLine, *, now: datetime) -> None:
-    await session.execute(_LOG, _line(line, now=now))
+    await session.execute(_LOG, change_values(line, now=now))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,18 +42,41 @@ async def lock_recipient(session: AsyncSession, email: str, *, now: datetime) ->
     locks the row it updates (or inserts) until commit, so no SELECT … FOR UPDATE is
     needed; SQLite's BEGIN IMMEDIATE already serialises writers.
     """
+    await lock_recipients(session, [email], now=now)
+
+
+async def lock_recipients(session: AsyncSession, emails: Sequence[str], *, now: datetime) -> None:
+    """``lock_recipient`` for many addresses in one statement, in the order given: callers
+    pass them sorted, so two transactions locking the same addresses never wait in a cycle.
+    """
+    if not emails:
+        return
     statement = _lock_statement(session.get_bind().dialect.name)
-    await session.execute(statement, {"email": email, "soft_bounce_count": 0, "updated_at": now})
+    await session.execute(
+        statement, [{"email": email, "soft_bounce_count": 0, "updated_at": now} for email in emails]
+    )
 
 
 async def save_soft_bounces(session: AsyncSession, email: str, state: SoftBounceCount) -> None:
     """Store the address's soft-bounce count (its row is locked by lock_recipient)."""
+    await save_soft_bounces_many(session, [(email, state)])
+
+
+async def save_soft_bounces_many(
+    session: AsyncSession, states: Sequence[tuple[str, SoftBounceCount]]
+) -> None:
+    """``save_soft_bounces`` for many addresses (locked by lock_recipients)."""
+    if not states:
+        return
     await session.execute(
         _SAVE,
-        {
-            "key": email,
-            "count": state.count,
-            "last": state.last_soft_bounce_at,
-            "reset": state.soft_reset_at,
-        },
+        [
+            {
+                "key": email,
+                "count": state.count,
+                "last": state.last_soft_bounce_at,
+                "reset": state.soft_reset_at,
+            }
+            for email, state in states
+        ],
     )

@@ -1,4 +1,4 @@
-"""Turn one SES event into history rows and suppression changes, exactly once per recipient."""
+"""One SES event into history rows and suppression changes, exactly once per recipient."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class Applied:
     reasons: list[str] = field(default_factory=list)
 
 
+Target = tuple[Address, SesRecipient]
+
+
 async def apply_event(
     session: AsyncSession,
     event: SesEvent,
@@ -41,22 +44,45 @@ async def apply_event(
     now: datetime,
 ) -> Applied:
     applied = Applied()
-    targets: list[tuple[Address, SesRecipient]] = []
+    targets = targets_of(event, applied)
+    await apply_targets(
+        session, event, targets, applied, sns_message_id=sns_message_id, rules=rules, now=now
+    )
+    return applied
+
+
+def targets_of(event: SesEvent, applied: Applied) -> list[Target]:
+    """The event's recipients that are addresses, in address order; the others are
+    reported (logged, and in ``applied.skipped``), never stored."""
+    targets: list[Target] = []
     for recipient in event.recipients:
         try:
             targets.append((parse_address(recipient.email), recipient))
         except InvalidAddress as err:
-            # Not an address: reported, never stored.
             log.warning("skipped SES recipient %r: %s", recipient.email[:100], err)
             applied.skipped.append(recipient.email)
-    if not event.recipients:
-        await _record_without_recipient(session, event, sns_message_id, now, applied)
-        return applied
     # A fixed lock order (sorted addresses) so two events naming the same recipients
     # in another order cannot deadlock each other across replicas.
     targets.sort(key=lambda target: target[0].normalized)
+    return targets
+
+
+async def apply_targets(
+    session: AsyncSession,
+    event: SesEvent,
+    targets: list[Target],
+    applied: Applied,
+    *,
+    sns_message_id: str,
+    rules: policy.Rules,
+    now: datetime,
+) -> None:
+    """Record and settle the event for ``targets`` (from ``targets_of``) into ``applied``."""
+    if not event.recipients:
+        await _record_without_recipient(session, event, sns_message_id, now, applied)
+        return
     rows = [
-        _event_record(event, address, recipient, sns_message_id) for address, recipient in targets
+        event_record(event, address, recipient, sns_message_id) for address, recipient in targets
     ]
     # One INSERT for every recipient's history row; only the new ones go on.
     new = await event_log.record(session, event, rows, sns_message_id=sns_message_id, now=now)
@@ -68,7 +94,6 @@ async def apply_event(
         verdict = policy.Verdict(row.verdict)
         if verdict in policy.STATEFUL:
             await _settle(session, event, address, recipient, verdict, rules, now, applied)
-    return applied
 
 
 async def _record_without_recipient(
@@ -88,7 +113,7 @@ async def _record_without_recipient(
         applied.duplicates += 1
 
 
-def _event_record(
+def event_record(
     event: SesEvent, address: Address, recipient: SesRecipient, sns_message_id: str
 ) -> event_log.EventRecord:
     return event_log.EventRecord(

@@ -1,17 +1,21 @@
-"""One SNS POST, end to end: parse, verify, store durably; subscriptions go to Subscribing."""
+"""One SNS POST, end to end: parse, verify, store durably (group commit); subscriptions go to
+Subscribing."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.db import Database
 from app.errors import BouncerError
-from app.feedback import apply_event
-from app.ses.events import parse_ses_event
+from app.feedback import Applied, Notice, apply_batch
+from app.ingest.group_commit import GroupCommit
+from app.ses.events import SesEvent, parse_ses_event
 from app.sns.envelope import SnsMessage, parse_envelope
 from app.sns.verifier import Verifier
 from app.sns_records import messages
@@ -47,6 +51,9 @@ class Ingest:
         self.subscribing = subscribing
         self.rules = rules
         self.clock = clock
+        self._commits: GroupCommit[Notification, Applied | None] = GroupCommit(
+            lambda: transaction(self.database), self._store
+        )
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> Outcome:
         kind = "unknown"
@@ -89,16 +96,10 @@ class Ingest:
         return Outcome(status, message.message_id, message.type)
 
     async def _notification(self, message: SnsMessage) -> Outcome:
-        now = self.clock()
         event = parse_ses_event(message.message)
-        async with transaction(self.database) as session:
-            if not await messages.record_message(session, message, now=now):
-                return Outcome("duplicate", message.message_id, message.type)
-            # The hand-off to SES processing, in the same transaction: the message
-            # and its effects commit together or not at all.
-            applied = await apply_event(
-                session, event, sns_message_id=message.message_id, rules=self.rules, now=now
-            )
+        applied = await self._commits.submit(Notification(message, event))
+        if applied is None:
+            return Outcome("duplicate", message.message_id, message.type)
         # Counted once committed: a notification rolled back (503, SNS retries) changed
         # nothing, and its retry is counted when it takes effect.
         if applied.recorded:
@@ -106,3 +107,37 @@ class Ingest:
         for reason in applied.reasons:
             metrics.SUPPRESSIONS_ADDED.labels(reason).inc()
         return Outcome("processed", message.message_id, message.type)
+
+    async def _store(
+        self, session: AsyncSession, notifications: Sequence[Notification]
+    ) -> list[Applied | None]:
+        """Store the notifications of one group commit; None for each one stored before.
+
+        Each message and its effects are in the one transaction: they commit together or
+        not at all.
+        """
+        now = self.clock()
+        new = await messages.record_messages(
+            session, [notification.message for notification in notifications], now=now
+        )
+        notices: list[Notice] = []
+        taken: list[int] = []
+        for i, notification in enumerate(notifications):
+            message_id = notification.message.message_id
+            if message_id in new:
+                new.discard(message_id)  # the same message twice in one group: once
+                notices.append(Notice(notification.event, message_id))
+                taken.append(i)
+        results: list[Applied | None] = [None] * len(notifications)
+        applied = await apply_batch(session, notices, rules=self.rules, now=now)
+        for i, one in zip(taken, applied, strict=True):
+            results[i] = one
+        return results
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A verified SNS notification and the SES event it carries, waiting for its commit."""
+
+    message: SnsMessage
+    event: SesEvent
