@@ -246,6 +246,22 @@ class Server(LiveServer):
         ]  # fmt: skip
         return cls(env, log_path, command=command)
 
+    @classmethod
+    def bare_floor(
+        cls, *, database_url: str, cert_path: Path, workers: int, log_path: Path
+    ) -> Server:
+        env = {
+            "BARE_DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://"),
+            "FLOOR_CERT": str(cert_path),
+            "FLOOR_TOPIC": TOPIC_ARN,
+        }
+        command = [
+            sys.executable, "-m", "uvicorn", "bench.bare_floor_app:app",
+            "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
+            "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+        return cls(env, log_path, command=command)
+
     def wait_ready(self, timeout: float = 90.0, path: str = "/readyz") -> None:
         super().wait_ready(timeout, path)
 

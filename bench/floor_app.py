@@ -35,6 +35,7 @@ TABLE_DDL = (
     " message TEXT NOT NULL,"
     " received_at TIMESTAMP NOT NULL)"
 )
+BARE_TABLE_DDL = TABLE_DDL.replace("floor_message", "bare_floor_message")
 INSERT = text(
     "INSERT INTO floor_message (message_id, topic_arn, message, received_at)"
     " VALUES (:id, :topic, :message, :at) ON CONFLICT (message_id) DO NOTHING"
@@ -42,11 +43,14 @@ INSERT = text(
 
 
 async def create_table(url: str) -> None:
-    """Run once before the workers start (two workers racing CREATE TABLE would fail)."""
+    """Run once before the workers start (two workers racing CREATE TABLE would fail); on
+    PostgreSQL the bare floor's table too (bench/bare_floor_app.py)."""
     engine = make_engine(normalize_database_url(url))
     try:
         async with engine.begin() as conn:
             await conn.execute(text(TABLE_DDL))
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text(BARE_TABLE_DDL))
     finally:
         await engine.dispose()
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert, storable, table_of
+from app.db import columns_of, dialect_insert, storable, table_of, unnest_insert
 from app.models import SES_MESSAGE_ID_LENGTH, Event
 from app.ses.events import SesEvent
 from app.vocabulary import Verdict
@@ -101,9 +101,20 @@ async def record_many(
                 "verdict": row.verdict,
             }
         )
-    statement = _record_statement(session.get_bind().dialect.name)
-    result = await session.execute(statement, values)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(values) > 1:
+        result = await session.execute(_UNNEST_RECORD, columns_of(values, _RECORDED))
+    else:
+        result = await session.execute(_record_statement(dialect), values)
     return set(result.scalars())
+
+
+_RECORDED = (
+    "dedupe_key", "sns_message_id", "type", "subtype", "bounce_type", "ses_message_id",
+    "feedback_id", "email", "email_display", "status", "diagnostic_code", "verdict",
+    "occurred_at", "received_at",
+)  # fmt: skip
+_UNNEST_RECORD = unnest_insert(_EVENT, _RECORDED, conflict="dedupe_key", returning="dedupe_key")
 
 
 def _shared_values(event: SesEvent, sns_message_id: str, *, now: datetime) -> dict[str, Any]:
