@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert
+from app.db import columns_of, dialect_insert, unnest_insert
 from app.errors import Unavailable
 from app.models import Suppression, SuppressionChange
 from app.suppression import policy, tables
@@ -234,6 +234,9 @@ async def _insert(session: AsyncSession, write: Insert, *, now: datetime) -> boo
     return True
 
 
+_UNNEST_ADD = unnest_insert(_SUPPRESSION, tables.ENTRY_COLUMNS, conflict="email", returning="email")
+
+
 @functools.cache
 def _add_many_statement(dialect: str) -> Any:
     add = dialect_insert(dialect)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
@@ -249,9 +252,11 @@ async def insert_many(
     if not writes:
         return set()
     dialect = session.get_bind().dialect.name
-    result = await session.execute(
-        _add_many_statement(dialect), [entry_values(write.entry, now=now) for write in writes]
-    )
+    rows = [entry_values(write.entry, now=now) for write in writes]
+    if dialect == "postgresql":
+        result = await session.execute(_UNNEST_ADD, columns_of(rows, tables.ENTRY_COLUMNS))
+    else:
+        result = await session.execute(_add_many_statement(dialect), rows)
     added = set(result.scalars())
     lines = [change_values(write.line, now=now) for write in writes if write.entry.email in added]
     if lines:
