@@ -111,28 +111,7 @@ class Ingest:
     async def _store(
         self, session: AsyncSession, notifications: Sequence[Notification]
     ) -> list[Applied | None]:
-        """Store the notifications of one group commit; None for each one stored before.
-
-        Each message and its effects are in the one transaction: they commit together or
-        not at all.
-        """
-        now = self.clock()
-        new = await messages.record_messages(
-            session, [notification.message for notification in notifications], now=now
-        )
-        notices: list[Notice] = []
-        taken: list[int] = []
-        for i, notification in enumerate(notifications):
-            message_id = notification.message.message_id
-            if message_id in new:
-                new.discard(message_id)  # the same message twice in one group: once
-                notices.append(Notice(notification.event, message_id))
-                taken.append(i)
-        results: list[Applied | None] = [None] * len(notifications)
-        applied = await apply_batch(session, notices, rules=self.rules, now=now)
-        for i, one in zip(taken, applied, strict=True):
-            results[i] = one
-        return results
+        return await store_notifications(session, notifications, rules=self.rules, now=self.clock())
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +120,34 @@ class Notification:
 
     message: SnsMessage
     event: SesEvent
+
+
+async def store_notifications(
+    session: AsyncSession,
+    notifications: Sequence[Notification],
+    *,
+    rules: policy.Rules,
+    now: datetime,
+) -> list[Applied | None]:
+    """Store many verified notifications in the caller's transaction (a group commit, a
+    batch from a queue): what each did, or None for one stored before.
+
+    Each message and its effects are in the one transaction: they commit together or
+    not at all.
+    """
+    new = await messages.record_messages(
+        session, [notification.message for notification in notifications], now=now
+    )
+    notices: list[Notice] = []
+    taken: list[int] = []
+    for i, notification in enumerate(notifications):
+        message_id = notification.message.message_id
+        if message_id in new:
+            new.discard(message_id)  # the same message twice in one batch: once
+            notices.append(Notice(notification.event, message_id))
+            taken.append(i)
+    results: list[Applied | None] = [None] * len(notifications)
+    applied = await apply_batch(session, notices, rules=rules, now=now)
+    for i, one in zip(taken, applied, strict=True):
+        results[i] = one
+    return results
