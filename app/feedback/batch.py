@@ -59,8 +59,12 @@ async def apply_batch(
     for i, (notice, targets) in enumerate(zip(notices, parsed, strict=True)):
         # A batch of one (a quiet moment) takes apply_event's way: on PostgreSQL a new
         # entry and its change line are one statement there, two here.
-        lone = len(notices) == 1
-        if lone or not notice.event.recipients or any(named[a.normalized] > 1 for a, _ in targets):
+        single = len(notices) == 1
+        if (
+            single
+            or not notice.event.recipients
+            or any(named[a.normalized] > 1 for a, _ in targets)
+        ):
             crowded.append(i)
             continue
         for target in targets:
@@ -118,7 +122,8 @@ async def _apply_alone(
         if write is None:
             continue
         if not (isinstance(write, Insert) and write.entry.email in added):
-            # An entry another writer added (or changed) since: read it, decide again.
+            # An Update or a Lift, carried out here; or an INSERT that met an entry another
+            # writer added since: read it, decide again.
             write = await _settle_one(session, row, write, states, rules=rules, now=now)
         if isinstance(write, Insert | Update):
             row.applied.suppressed.append(write.entry.email)
