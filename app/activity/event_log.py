@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import columns_of, dialect_insert, storable, table_of, unnest_insert
+from app.array_insert import columns_of, unnest_insert
+from app.db import dialect_insert, storable, table_of
 from app.models import SES_MESSAGE_ID_LENGTH, Event
 from app.ses.events import SesEvent
 from app.vocabulary import Verdict

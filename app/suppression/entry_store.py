@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import columns_of, dialect_insert, unnest_insert
+from app.array_insert import columns_of, unnest_insert
+from app.db import dialect_insert
 from app.errors import Unavailable
 from app.models import Suppression, SuppressionChange
 from app.suppression import policy, tables
