@@ -8,6 +8,7 @@ that fails does not fail the others; an outage fails every waiting request with 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import logs
 from app.db import Database
 from app.errors import DatabaseUnavailable
 from app.ingest.group_commit import GroupCommit
@@ -23,6 +25,7 @@ from tests.batches import make_batch, post_in_order, snapshot
 from tests.conftest import TOPIC, AppMaker
 from tests.databases import DatabaseFactory
 from tests.outages import unreachable_database
+from tests.ses_payloads import bounce
 from tests.signing import SnsSigner, post_args
 
 
@@ -167,3 +170,29 @@ async def test_a_cancelled_writer_leaves_no_request_waiting() -> None:
 async def _make_table(database: Database) -> None:
     async with database.session() as session:
         await session.execute(text("CREATE TABLE scratch (n INTEGER PRIMARY KEY)"))
+
+
+async def test_the_writer_logs_under_no_request_id(
+    make_client: AppMaker, signer: SnsSigner
+) -> None:
+    """What the writer logs for a batch (a recipient that is no address) is not put down
+    to whichever request happened to start the writer: the request id a log line gets is
+    the one in force where it is emitted."""
+    client, _ = await make_client()
+    seen: list[tuple[str, str | None]] = []
+
+    class Spy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.getMessage(), logs.request_id.get()))
+
+    spy = Spy(logging.WARNING)
+    events = logging.getLogger("bouncer.events")
+    events.addHandler(spy)
+    try:
+        odd = signer.make_notification(bounce(["not an address"]), topic_arn=TOPIC)
+        body, headers = post_args(odd)
+        answer = await client.post("/sns", content=body, headers={**headers, "X-Request-ID": "r1"})
+    finally:
+        events.removeHandler(spy)
+    assert answer.status_code == 200
+    assert [rid for message, rid in seen if "skipped SES recipient" in message] == [None]

@@ -17,6 +17,7 @@ retries every message of it (nothing was committed, so nothing is lost or double
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Generic, TypeVar
@@ -53,7 +54,9 @@ class GroupCommit(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
+            # An empty context: the writer works for every request of its batches, so it
+            # must not log under the request id of the one that happened to start it.
+            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
         # A request cancelled here (its client went away) leaves its item in the batch:
         # committed or not, SNS retries a message it got no 200 for, and the retry is
         # then a duplicate or the first time.
