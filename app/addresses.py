@@ -50,6 +50,18 @@ def parse_address(raw: str) -> Address:
     return _parse(raw, text)
 
 
+def address_key(raw: str) -> str:
+    """``parse_address(raw).normalized``, or InvalidAddress: the key alone, for a bulk check
+    of 10,000 addresses, where building each Address cost a third of the keying."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if len(text) <= MAX_LENGTH and (plain := _PLAIN.fullmatch(text)) is not None:
+        local, domain = plain.groups()
+        key = _domains[domain] if domain in _domains else _plain_domain(domain)
+        if key is not None:
+            return f"{local.lower()}@{key}"
+    return parse_address(raw).normalized
+
+
 def _parse(raw: str, text: str) -> Address:
     """parse_address for any address (``text`` is ``raw`` stripped, not empty)."""
     if len(text) > _MAX_INPUT:

@@ -10,12 +10,23 @@
   record) against moto's SES in process, 1-3 recipients of which about half are
   suppressed: bouncer's share of each send is its wall time minus the time spent inside
   the SES client's send_email, measured per send (p50/p99), next to that SES time.
+
+Alone: ``python -m bench.check_bench --help`` (its own database ``bouncer_check_bench`` at
+``BENCH_PG_ADMIN``, created and dropped; SQLite in a temp dir). Run as a file with
+``PYTHONPATH=<another checkout>``, it measures that checkout's code: how before/after
+figures are taken, alternated.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import random
+import shutil
 import sqlite3
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,7 +45,15 @@ from app.ses.request import SendRequest
 from app.settings import normalize_database_url
 from app.suppression import entry_store
 from app.suppression.bulk_store import NewEntry
-from bench.common import SUPPRESSION_COLUMNS, Server, median, percentile, sqlite_row
+from bench.common import (
+    PG_ADMIN_URL,
+    SUPPRESSION_COLUMNS,
+    Server,
+    median,
+    percentile,
+    pg_available,
+    sqlite_row,
+)
 
 COLUMNS = SUPPRESSION_COLUMNS
 
@@ -124,7 +143,13 @@ def bulk_set(count: int, size: int, rng: random.Random) -> list[str]:
 
 
 async def run_check(
-    plain_url: str, *, rows_count: int, single_iters: int, bulk_iters: int, bulk_size: int = 10_000
+    plain_url: str,
+    *,
+    rows_count: int,
+    single_iters: int,
+    bulk_iters: int,
+    bulk_size: int = 10_000,
+    sends: bool = True,
 ) -> dict[str, Any]:
     url = normalize_database_url(plain_url)
     db = Database(url)
@@ -165,7 +190,7 @@ async def run_check(
             if i:  # the first is a warm-up
                 bulk.append(ms)
                 bulk_found = len(found)
-        send = await run_sends(db, rows_count, single_iters // 2, rng)
+        send = await run_sends(db, rows_count, single_iters // 2, rng) if sends else {}
         return {
             **send,
             "rows": rows_count,
@@ -258,3 +283,91 @@ async def run_sends(
         "send_ses_p50_ms": round(percentile(called, 50), 3),
         "send_ses_p99_ms": round(percentile(called, 99), 3),
     }
+
+
+# ------------------------------------------------------------------------ alone, from the shell
+
+_PG_DB = "bouncer_check_bench"
+
+
+async def _pg_database(*, drop: bool = False) -> str:
+    import asyncpg
+
+    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)')
+        if not drop:
+            await conn.execute(f'CREATE DATABASE "{_PG_DB}"')
+    finally:
+        await conn.close()
+    return f"{admin.rsplit('/', 1)[0]}/{_PG_DB}"
+
+
+def run_one(db: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    url = asyncio.run(_pg_database()) if db == "postgresql" else f"sqlite:///{tmp / 'check.db'}"
+    try:
+        result = asyncio.run(
+            run_check(
+                url,
+                rows_count=args.rows,
+                single_iters=args.single_iters,
+                bulk_iters=args.bulk_iters,
+                sends=args.sends,
+            )
+        )
+        if args.http_iters:
+            server = Server.bouncer(
+                database_url=url, data_dir=tmp / f"data-{db}", cert_dir=tmp, workers=1,
+                log_path=tmp / f"bouncer-check-{db}.log",
+            )  # fmt: skip
+            try:
+                server.wait_ready()
+                result |= run_http_bulk(server, args.rows, args.http_iters)
+            finally:
+                server.stop()
+        return result
+    finally:
+        if db == "postgresql":
+            asyncio.run(_pg_database(drop=True))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="postgresql,sqlite", help="comma list: postgresql,sqlite")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the suppression table")
+    parser.add_argument(
+        "--single-iters", type=int, default=2000, help="checks of 1-3 addresses (0: none)"
+    )
+    parser.add_argument(
+        "--bulk-iters", type=int, default=10, help="10,000-address entry_store.check"
+    )
+    parser.add_argument("--http-iters", type=int, default=5, help="10,000-address HTTP checks")
+    parser.add_argument("--no-sends", dest="sends", action="store_false", help="skip the sends")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
+    if "postgresql" in dbs and not asyncio.run(pg_available()):
+        print("PostgreSQL not reachable at BENCH_PG_ADMIN: skipping it", file=sys.stderr)
+        dbs.remove("postgresql")
+    tmp = Path(tempfile.mkdtemp(prefix="bouncer-check-bench-"))
+    results: dict[str, Any] = {}
+    try:
+        for db in dbs:
+            results[db] = chk = run_one(db, args, tmp)
+            line = [
+                f"{db}: bulk entry_store.check {chk['bulk_median_ms']} ms {chk['bulk_runs_ms']}"
+            ]
+            if "http_bulk_median_ms" in chk:
+                line.append(f"HTTP {chk['http_bulk_median_ms']} ms {chk['http_bulk_runs_ms']}")
+            if chk["single_iterations"]:
+                line.append(f"1-3 p50/p99 {chk['single_p50_ms']}/{chk['single_p99_ms']} ms")
+            print("; ".join(line), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
