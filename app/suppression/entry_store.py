@@ -8,20 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    String,
-    Text,
-    any_,
-    bindparam,
-    column,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    type_coerce,
-    update,
-)
+from sqlalchemy import any_, bindparam, column, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, storable
@@ -83,14 +70,13 @@ async def get(session: AsyncSession, email: str) -> Suppression | None:
 # (app.addresses refuses control characters), so it needs no quoting; SQLite reads a
 # JSON array. The statement text is then the same for 1 address or 10,000.
 _ACTIVE = or_(_SUPPRESSION.c.expires_at.is_(None), _SUPPRESSION.c.expires_at > bindparam("now"))
-# The reason as the text stored, not a Reason member: the bulk check's answer is
-# serialised from it as is.
-_FOUND = (_SUPPRESSION.c.email, type_coerce(_SUPPRESSION.c.reason, String))
-_CHECK_PG = select(*_FOUND).where(
-    _SUPPRESSION.c.email == any_(func.string_to_array(bindparam("emails", type_=Text), "\n")),
+# The reason untyped: the text stored, not a Reason member, which the bulk check's answer
+# is serialised from as is.
+_CHECK_PG = select(_SUPPRESSION.c.email, column("reason")).where(
+    _SUPPRESSION.c.email == any_(func.string_to_array(bindparam("emails"), "\n")),
     _ACTIVE,
 )
-_CHECK_SQLITE = select(*_FOUND).where(
+_CHECK_SQLITE = select(_SUPPRESSION.c.email, column("reason")).where(
     _SUPPRESSION.c.email.in_(
         select(column("value")).select_from(func.json_each(bindparam("emails")))
     ),
