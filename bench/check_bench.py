@@ -306,25 +306,25 @@ async def run_sends(
 
 # ------------------------------------------------------------------------ alone, from the shell
 
-_PG_DB = "bouncer_check_bench"
 
-
-async def _pg_database(*, drop: bool = False) -> str:
+async def own_pg_database(name: str = "bouncer_check_bench", *, drop: bool = False) -> str:
+    """Create (or only drop) a database of this benchmark's own at BENCH_PG_ADMIN, apart
+    from ``make bench``'s, so the two can run on one server; its plain URL."""
     import asyncpg
 
     admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop:
-            await conn.execute(f'CREATE DATABASE "{_PG_DB}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return f"{admin.rsplit('/', 1)[0]}/{_PG_DB}"
+    return f"{admin.rsplit('/', 1)[0]}/{name}"
 
 
 def run_one(db: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    url = asyncio.run(_pg_database()) if db == "postgresql" else f"sqlite:///{tmp / 'check.db'}"
+    url = asyncio.run(own_pg_database()) if db == "postgresql" else f"sqlite:///{tmp / 'check.db'}"
     try:
         result = asyncio.run(
             run_check(
@@ -348,7 +348,7 @@ def run_one(db: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         return result
     finally:
         if db == "postgresql":
-            asyncio.run(_pg_database(drop=True))
+            asyncio.run(own_pg_database(drop=True))
 
 
 def main(argv: list[str] | None = None) -> None:

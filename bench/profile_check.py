@@ -25,8 +25,7 @@ from pathlib import Path
 import httpx
 from pyinstrument import Profiler
 
-from bench.check_bench import bulk_set, seed_pg, seed_sqlite
-from bench.common import reset_pg_database
+from bench.check_bench import bulk_set, own_pg_database, seed_pg, seed_sqlite
 
 _TOKEN = "profile-check-token-0123"  # noqa: S105  (in process only)
 
@@ -41,7 +40,7 @@ async def main_async(args: argparse.Namespace) -> None:
     if args.db == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bouncer.db'}"
     else:
-        url = normalize_database_url(await reset_pg_database())
+        url = normalize_database_url(await own_pg_database("bouncer_profile_check"))
     database = Database(url)
     await upgrade_to_head(database.engine)
     await database.dispose()
@@ -78,6 +77,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 for body in bodies[args.warm : args.warm + args.n]:
                     await post(body)
             times = [await post(body) for body in bodies[args.warm + args.n :]]
+    if args.db == "postgresql":
+        await own_pg_database("bouncer_profile_check", drop=True)
     print(profiler.output_text(unicode=True, show_all=bool(os.environ.get("PROFILE_ALL"))))
     print(
         f"check on {args.db}: {len(times)} checks of 10,000, median "

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import any_, bindparam, column, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, any_, bindparam, column, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, storable
@@ -68,15 +68,19 @@ async def get(session: AsyncSession, email: str) -> Suppression | None:
 # more than the lookups themselves (bench/README.md), and SQLite caps them per statement.
 # PostgreSQL splits the list on line breaks, which no normalised address holds
 # (app.addresses refuses control characters), so it needs no quoting; SQLite reads a
-# JSON array. The statement text is then the same for 1 address or 10,000.
+# JSON array. The statement text is then the same for 1 address or 10,000. The answer
+# comes back as one JSON object {email: reason}, not a row per address: a third of the
+# client's work for 5,000 rows.
 _ACTIVE = or_(_SUPPRESSION.c.expires_at.is_(None), _SUPPRESSION.c.expires_at > bindparam("now"))
-# The reason untyped: the text stored, not a Reason member, which the bulk check's answer
-# is serialised from as is.
-_CHECK_PG = select(_SUPPRESSION.c.email, column("reason")).where(
+_CHECK_PG = select(
+    func.json_object_agg(_SUPPRESSION.c.email, _SUPPRESSION.c.reason, type_=JSON)
+).where(
     _SUPPRESSION.c.email == any_(func.string_to_array(bindparam("emails"), "\n")),
     _ACTIVE,
 )
-_CHECK_SQLITE = select(_SUPPRESSION.c.email, column("reason")).where(
+_CHECK_SQLITE = select(
+    func.json_group_object(_SUPPRESSION.c.email, _SUPPRESSION.c.reason, type_=JSON)
+).where(
     _SUPPRESSION.c.email.in_(
         select(column("value")).select_from(func.json_each(bindparam("emails")))
     ),
@@ -100,8 +104,8 @@ async def check(session: AsyncSession, emails: Sequence[str], *, now: datetime) 
             values = "\n".join(email for email in unique if "\n" not in email)
     else:
         query, values = _CHECK_SQLITE, json.dumps(unique)
-    rows = await session.execute(query, {"emails": values, "now": now})
-    return dict(rows.all())
+    found: dict[str, str] | None = await session.scalar(query, {"emails": values, "now": now})
+    return found or {}  # PostgreSQL aggregates no rows to NULL
 
 
 async def changes(session: AsyncSession, email: str) -> Sequence[SuppressionChange]:
