@@ -375,7 +375,8 @@ def main(argv: list[str] | None = None) -> None:
         for db in dbs:
             results[db] = chk = run_one(db, args, tmp)
             line = [
-                f"{db}: bulk entry_store.check {chk['bulk_median_ms']} ms {chk['bulk_runs_ms']}"
+                f"{db}: bulk entry_store.check {chk['bulk_median_ms']} ms {chk['bulk_runs_ms']}",
+                f"its CPU {chk['bulk_cpu_median_ms']} ms",
             ]
             if "http_bulk_median_ms" in chk:
                 line.append(f"HTTP {chk['http_bulk_median_ms']} ms {chk['http_bulk_runs_ms']}")
