@@ -25,7 +25,7 @@ from app.suppression.transfer import writing
 from app.suppression.transfer.columns import Format
 from app.suppression.transfer.csv_format import csv_records
 from app.suppression.transfer.ndjson_format import ndjson_records
-from app.suppression.transfer.rows import BadLine, row_from
+from app.suppression.transfer.rows import BadLine, row_from, text_row_from
 
 log = logging.getLogger("bouncer.transfer")
 
@@ -104,6 +104,7 @@ async def import_(
     seen: set[str] = set()  # every address taken from the file so far (~100 B each)
     batch = _Batch()
     records = csv_records(chunks) if fmt == "csv" else ndjson_records(chunks)
+    make_row = text_row_from if fmt == "csv" else row_from  # a CSV value is text or None
     pending: asyncio.Task[None] | None = None
 
     async def commit(done: _Batch) -> None:
@@ -129,7 +130,7 @@ async def import_(
                     try:
                         if isinstance(fields, str):
                             raise BadLine(fields)
-                        row = row_from(fields, now=now)
+                        row = make_row(fields, now=now)  # type: ignore[arg-type]
                     except BadLine as err:
                         result.reject(line, str(err))
                         continue
