@@ -25,7 +25,9 @@ _PIECE = st.one_of(
 _LINE = st.lists(_PIECE, max_size=8).map("".join)
 
 
-def _both(texts: list[str], too_long: frozenset[int]) -> tuple[list[object], list[object]]:
+def _both(
+    texts: list[str], too_long: frozenset[int]
+) -> tuple[list[tuple[int, object]], list[tuple[int, object]]]:
     block = Lines(1, [HEADER, *texts], ["\n"] * (len(texts) + 1), too_long)
     slow, fast = CsvReader(), CsvReader()
     careful = slow.feed(block.as_lines()) + slow.finish()
