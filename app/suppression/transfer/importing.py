@@ -26,6 +26,7 @@ from app.suppression.transfer.columns import Format
 from app.suppression.transfer.csv_format import csv_records
 from app.suppression.transfer.ndjson_format import ndjson_records
 from app.suppression.transfer.rows import BadLine, row_from, text_row_from
+from app.suppression.transfer.seen import SeenAddresses
 
 log = logging.getLogger("bouncer.transfer")
 
@@ -101,7 +102,7 @@ async def import_(
     """
     result = ImportResult()
     stored_through = 0
-    seen: set[str] = set()  # every address taken from the file so far (~100 B each)
+    seen = SeenAddresses()  # every address taken from the file so far
     batch = _Batch()
     records = csv_records(chunks) if fmt == "csv" else ndjson_records(chunks)
     make_row = text_row_from if fmt == "csv" else row_from  # a CSV value is text or None
@@ -134,10 +135,9 @@ async def import_(
                     except BadLine as err:
                         result.reject(line, str(err))
                         continue
-                    if row.email in seen:
+                    if not seen.add(row.email):
                         batch.duplicates += 1
                         continue
-                    seen.add(row.email)
                     batch.rows[row.email] = row
                     if len(batch.rows) >= IMPORT_BATCH:
                         await write(batch)
