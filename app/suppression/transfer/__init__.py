@@ -4,8 +4,9 @@ Layers, each importing only the ones below it:
 - formats: columns.py (the formats, the export's column order, the names a header may
   give them, the formula guard on CSV cells); lines.py (bytes to numbered lines, any
   line ending, bytes that are not UTF-8); csv_format.py, ndjson_format.py (each format
-  read line by line, and written);
-- rows: rows.py (one line's values checked and made into the entry to write);
+  read line by line, and written; csv_out.py writes CSV);
+- rows: rows.py (one line's values checked and made into the entry to write); seen.py
+  (the addresses an import has taken so far, packed);
 - the pipelines: importing.py (the file in, batch after batch), writing.py (one batch:
   which lines are new, replaced or unchanged), exporting.py (the list out);
 - below them, app.suppression.bulk_store writes and reads the entries in bulk, through

@@ -1,4 +1,4 @@
-"""CSV in and out: the header and its delimiter, quoted fields across lines, formula cells.
+"""CSV in: the header and its delimiter, quoted fields across lines, formula cells.
 
 One reader: its fields read by the csv module (strict), the common line split as csv
 would split it. csv is handed one record at a time, not the stream: over the stream an
@@ -13,19 +13,16 @@ line rejected while the lines after it are read again on their own, when
   after a stray quote nearly always does;
 - it would span more than MAX_SPAN lines or MAX_RECORD characters;
 - the file ends first.
-The common line (no quote, no line break) is one record by itself (feed says why it is
-split, not handed to csv).
+A chunk's lines go to csv a run at a time (feed_block), and to the careful reader (feed)
+only from a line where a quote stays open or csv errs.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import re
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from operator import itemgetter
-from typing import Any
 
 from app.addresses import InvalidAddress, parse_address
 from app.errors import InvalidInput
@@ -33,38 +30,13 @@ from app.suppression.transfer.columns import (
     COLUMNS,
     Record,
     column_names,
-    guarded,
     unguarded,
 )
-from app.suppression.transfer.lines import MAX_LINE, Line, numbered_lines
+from app.suppression.transfer.lines import MAX_LINE, Line, Lines, line_blocks
 
 MAX_SPAN = 100
 MAX_RECORD = 64 * 1024
 DELIMITERS = (",", ";", "\t")
-
-
-def csv_text(rows: Sequence[Sequence[Any]]) -> str:
-    """Rows of text or None as CSV, every cell a spreadsheet would run guarded (SPEC §4)."""
-    text = _written(rows)
-    # Guarding each cell doubles the time of a batch; a batch seldom has one to guard, and
-    # the text tells (a false alarm, say a line of a note starting with "-", costs only time).
-    if text[:1] not in _GUARDED_STARTS and _MAY_NEED_GUARD.search(text) is None:
-        return text
-    return _written([[guarded(v) if v and v[0] in "=+-@\t\r'" else v for v in r] for r in rows])
-
-
-# A cell after the first starting (after its opening quote, if any) with a character
-# guarded() looks at; csv quotes a cell holding a CR, so an unquoted CR ends the line.
-# A class first: re then skips quickly past the positions that cannot match.
-_MAY_NEED_GUARD = re.compile(r"[\n,]\"?['=+\-@\t]|[\n,]\"\r")
-_GUARDED_STARTS = frozenset("'=+-@\t\"")
-
-
-def _written(rows: Sequence[Sequence[Any]]) -> str:
-    # Every value is text or None, which csv writes as an empty field.
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
 
 
 class _Open:
@@ -138,39 +110,73 @@ class CsvReader:
         self.records: list[Record] = []
 
     def feed(self, lines: Sequence[Line]) -> list[Record]:
-        records = self.records
-        queue: deque[Line] = deque()
-        for line in lines:
-            text = line.text
-            if (
-                self.width
-                and not self.open
-                and not line.too_long
-                and '"' not in text
-                and "\r" not in text
-                and "\n" not in text
-                and "'" not in text
-            ):
-                # The common line, whole, unquoted and unguarded: _take without the calls,
-                # and the one place a line is not handed to csv. On a text without a quote
-                # or a line break csv.reader gives exactly text.split(delimiter) (3.11
-                # reads NUL as data; test_transfer_csv_reader checks it over arbitrary
-                # text), and split takes a third of its time: 5-8 % of a PostgreSQL
-                # import's CPU, where SQLite's million-line import sits at its 60 s
-                # target (bench/README.md).
-                if text and not text.isspace():
-                    fields = text.split(self.delimiter)
-                    if len(fields) == self.width:
-                        fields.append(None)  # type: ignore[arg-type]  # a column it lacks
-                        records.append((line.number, self._pick(fields)))
-                    else:
-                        records.append((line.number, self._width_error(fields)))
+        """The records the lines make, each line read alone unless a quote it opens spans
+        the lines after it."""
+        queue: deque[Line] = deque(lines)
+        while queue:
+            self._take(queue.popleft(), queue)
+        records, self.records = self.records, []
+        return records
+
+    def feed_block(self, block: Lines) -> list[Record]:
+        """feed, for a chunk's lines as Lines: the same records, from csv run over runs
+        of lines at a time (its loop in C) and a Line made only for the lines the
+        careful path (feed) reads."""
+        texts = block.texts
+        count = len(texts)
+        index = 0
+        while index < count:
+            if self.open or not self.width or index in block.too_long:
+                index = self._careful(block, index)
                 continue
-            queue.append(line)
+            stop = min((i for i in block.too_long if i > index), default=count)
+            index = self._fast(block, index, stop)
+            if index < stop:  # the line _fast left
+                index = self._careful(block, index)
+        records, self.records = self.records, []
+        return records
+
+    def _careful(self, block: Lines, index: int) -> int:
+        """Read line ``index`` as feed does, and the lines after it while a quote it
+        opens is open; the index of the next line to read."""
+        queue: deque[Line] = deque([block.line(index)])
+        index += 1
+        while True:
             while queue:
                 self._take(queue.popleft(), queue)
-        self.records = []
-        return records
+            if not self.open or index == len(block.texts):
+                return index
+            queue.append(block.line(index))
+            index += 1
+
+    def _fast(self, block: Lines, start: int, stop: int) -> int:
+        """Records from lines ``start`` to ``stop`` while each is a record of one line,
+        exactly as _fields reads it alone (csv starts each record afresh); the index of
+        the first line it leaves to _careful (a quote left open, a csv error)."""
+        texts = block.texts
+        reader = csv.reader(texts[start:stop], delimiter=self.delimiter, strict=True)
+        records = self.records
+        width, address, pick = self.width, self.address, self._pick
+        number = block.first + start
+        index = start
+        try:
+            for fields in reader:
+                if reader.line_num != index - start + 1:
+                    return index  # a quoted field went on over the next line
+                if len(fields) != width or not fields[address].strip():
+                    text = texts[index]
+                    if text.strip():  # else a blank line, skipped
+                        self._record(number, fields)
+                elif "'" in texts[index]:
+                    self._record(number, fields)  # each field unguarded
+                else:
+                    fields.append(None)  # type: ignore[arg-type]  # a column it lacks
+                    records.append((number, pick(fields)))
+                index += 1
+                number += 1
+        except csv.Error:
+            return index
+        return index
 
     def finish(self) -> list[Record]:
         records: list[Record] = []
@@ -275,6 +281,6 @@ class CsvReader:
 
 async def csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[Record]]:
     reader = CsvReader()
-    async for lines in numbered_lines(chunks):
-        yield reader.feed(lines)
+    async for block in line_blocks(chunks):
+        yield reader.feed_block(block)
     yield reader.finish()

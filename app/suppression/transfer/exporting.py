@@ -14,7 +14,7 @@ from typing import Any
 from app.db import Database
 from app.suppression import bulk_store
 from app.suppression.transfer.columns import COLUMNS, Format
-from app.suppression.transfer.csv_format import csv_text
+from app.suppression.transfer.csv_out import csv_text
 from app.suppression.transfer.ndjson_format import ndjson_text
 
 EXPORT_BATCH = 5000

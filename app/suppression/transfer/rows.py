@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app import moments
 from app.addresses import InvalidAddress, parse_address
@@ -55,6 +55,59 @@ def row_from(fields: Sequence[object], *, now: datetime) -> NewEntry:
         email, display, domain, reason, subtype, code, _IMPORT, message, feedback, note,
         created_at, now, expires_at,
     )  # fmt: skip
+
+
+_MESSAGE_LIMIT = MAX_LENGTH["ses_message_id"]
+# No date is longer (2026-12-01T10:00:00.000001+02:00 is 32): longer text goes to
+# parse_moment, which refuses what is past its own, larger, limit.
+_MAX_DATE = 40
+_UTC = UTC
+
+
+def text_row_from(fields: Sequence[str | None], *, now: datetime) -> NewEntry:
+    """row_from for values that are all text or None (a CSV line's): the same entry or
+    the same BadLine, at a third of the cost when the values are ASCII, as nearly every
+    list's are (row_from's checks, one value at a time, then find nothing to refuse)."""
+    joined = "".join(filter(None, fields))
+    if not joined.isascii() or "\x00" in joined or len(fields) != len(COLUMNS):
+        return row_from(fields, now=now)
+    # Every value passes _check_text: what is left is row_from's, laid out flat.
+    raw, reason, subtype, _source, note, created, updated, expires, code, message, feedback = fields
+    if message and len(message := message.strip()) > _MESSAGE_LIMIT:
+        raise BadLine(f"ses_message_id is longer than {_MESSAGE_LIMIT} characters")
+    if not raw or not (raw := raw.strip()):
+        raise BadLine("email is missing")
+    email, display, domain = _address(raw)
+    reason = (reason and reason.strip()) or Reason.MANUAL
+    created_at = _text_date("created_at", created)
+    _text_date("updated_at", updated)  # checked, not kept: the row is updated now
+    expires_at = _text_date("expires_at", expires)
+    if problem := entries.entry_problem(reason, expires_at, now=now):
+        raise BadLine(problem[1])
+    created_at = now if created_at is None or created_at > now else created_at
+    return NewEntry(
+        email, display, domain, reason, (subtype and subtype.strip()) or None, code or None,
+        _IMPORT, message or None, (feedback and feedback.strip()) or None, note or None,
+        created_at, now, expires_at,
+    )  # fmt: skip
+
+
+def _text_date(name: str, text: str | None) -> datetime | None:
+    """_date for ASCII text not yet stripped: parse_moment's answer, datetime's own
+    parser called directly on the common date and parse_moment left the rest."""
+    if not text or not (text := text.strip()):
+        return None
+    if len(text) <= _MAX_DATE:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                return moment.replace(tzinfo=_UTC)
+            if moment.tzinfo is _UTC:
+                return moment
+    return _date(name, text)
 
 
 def _check_text(name: str, value: str) -> None:
