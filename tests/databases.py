@@ -32,10 +32,17 @@ from app.settings import normalize_database_url
 T = TypeVar("T")
 
 
+# One thread for the whole run, not one per call: a thread that dies after SQLAlchemy ran
+# greenlets in it leaves greenlet to tear its state down later from another thread, and
+# that teardown once spun for ever in a test (greenlet 3.5, under pytest-xdist). A thread
+# that lives on is never torn down, and costs no thread start per call.
+_ISOLATED = ThreadPoolExecutor(1, thread_name_prefix="isolated-loop")
+
+
 def run_isolated(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine on its own loop in its own thread (safe inside pytest-asyncio)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(_await(make))).result()
+    """Run a coroutine on its own loop in a thread of its own (safe inside pytest-asyncio).
+    Calls queue for that one thread: a coroutine run here must not call run_isolated."""
+    return _ISOLATED.submit(lambda: asyncio.run(_await(make))).result()
 
 
 async def _await(make: Callable[[], Awaitable[T]]) -> T:
@@ -106,9 +113,9 @@ class PostgresServer:
     def drop(self, *names: str) -> None:
         """Drop ``names`` at once, each on a connection of its own: PostgreSQL ends every
         DROP DATABASE with a checkpoint it waits for, and drops waiting together share one."""
-        run_isolated(lambda: self._drop_all(names))
+        run_isolated(lambda: self.drop_all(names))
 
-    async def _drop_all(self, names: tuple[str, ...]) -> None:
+    async def drop_all(self, names: tuple[str, ...]) -> None:
         await asyncio.gather(
             *(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in names)
         )
@@ -138,7 +145,10 @@ class Dropper:
             batch.result()  # a failed drop stops the run at the next batch, not only at the end
             self._batches.remove(batch)
         if names:
-            self._batches.append(self._thread.submit(self.server.drop, *names))
+            # Its own loop in its own thread: queued behind run_isolated, the drops would
+            # hold up the next test's CREATE DATABASE.
+            drop = self.server.drop_all
+            self._batches.append(self._thread.submit(lambda: asyncio.run(drop(names))))
 
     def close(self) -> None:
         """Drop what is left and wait for every batch; a batch that failed raises here."""
