@@ -14,6 +14,14 @@ PYTEST_ARGS ?=
 # plain `.venv/bin/pytest`); another fixed draw: `make test HYPOTHESIS_SEED=7`.
 HYPOTHESIS_SEED ?= 0
 SEEDED = $(if $(HYPOTHESIS_SEED),--hypothesis-seed=$(HYPOTHESIS_SEED))
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist), one per core of CI's 2: each
+# test makes its own database and takes free ports, so the workers share nothing; the
+# idle worker takes over a busy one's queue (worksteal). One process: PYTEST_WORKERS=0.
+PYTEST_WORKERS ?= 2
+PARALLEL = $(if $(PYTEST_WORKERS),-n $(PYTEST_WORKERS) --dist worksteal)
+# Python keeps compiled modules for the test runs: with PYTHONDONTWRITEBYTECODE set (as on
+# some machines) each worker and each `bouncer` child would compile every import afresh.
+TEST_ENV = env -u PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full mutation clean
@@ -53,11 +61,11 @@ test: install ## Run the suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL,
 
 test-sqlite: install ## Run the suite on SQLite only
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest $(SEEDED) --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
+	$(TEST_ENV) -u TEST_DATABASE_URL $(BIN)/pytest $(SEEDED) $(PARALLEL) --cov=app --cov-report=term:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
 
 test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 	@echo "== tests on PostgreSQL"
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(SEEDED) $(PYTEST_ARGS)
+	$(TEST_ENV) TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(SEEDED) $(PARALLEL) $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format --check, and the layer contracts (docs/architecture.md)
 	$(BIN)/ruff check .

@@ -58,3 +58,14 @@ def test_a_developer_can_draw_at_random_or_another_seed(tmp_path: Path) -> None:
     assert not any("--hypothesis-seed" in line for line in unseeded), unseeded
     other = pytest_lines(planned("test", tmp_path, "HYPOTHESIS_SEED=7"))
     assert all(" --hypothesis-seed=7 " in f"{line} " for line in other), other
+
+
+def test_test_spreads_both_runs_over_two_workers_unless_told(tmp_path: Path) -> None:
+    """CI's machine has 2 cores: each run takes both; PYTEST_WORKERS=0 runs one process."""
+    lines = pytest_lines(planned("test", tmp_path))
+    assert len(lines) == 2
+    assert all(" -n 2 --dist worksteal " in f"{line} " for line in lines), lines
+    # Compiled modules are kept even where the machine says not to write them.
+    assert all("env -u PYTHONDONTWRITEBYTECODE " in line for line in lines), lines
+    serial = pytest_lines(planned("test", tmp_path, "PYTEST_WORKERS=0"))
+    assert all(" -n 0 " in f"{line} " for line in serial), serial

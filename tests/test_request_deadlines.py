@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import TOPIC
+from tests.databases import DatabaseFactory
 from tests.live import LiveServer
 
 BOUND = 2.0
@@ -21,8 +21,14 @@ TRICKLE = 0.25
 GIVE_UP = 12.0
 
 
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module")
+def server(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server for the module (starting one takes seconds): each test opens its own
+    connection, and the deadlines are per connection."""
+    database_url = databases.fresh()
+    tmp_path = tmp_path_factory.mktemp("deadlines")
     env = {
         "DATABASE_URL": database_url,
         "DATA_DIR": str(tmp_path),
@@ -38,6 +44,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
+        databases.release(database_url)
 
 
 async def trickle(port: int, head: bytes, drip: bytes) -> tuple[bytes, float]:
