@@ -24,7 +24,7 @@ from app.activity import event_log
 from app.addresses import Address
 from app.feedback.event import Applied, Target, apply_targets, event_record, targets_of
 from app.ses.events import SesEvent
-from app.suppression import entry_store, policy, recipient_state
+from app.suppression import entry_batches, entry_store, policy, recipient_state
 from app.suppression.effects import Effects, Insert, Update, Write
 
 
@@ -116,7 +116,7 @@ async def _apply_alone(
         ],
     )
     inserts = [effect.write for effect in effects if isinstance(effect.write, Insert)]
-    added = await entry_store.insert_many(session, inserts, now=now)
+    added = await entry_batches.insert_many(session, inserts, now=now)
     for row, effect in zip(fresh, effects, strict=True):
         write = effect.write
         if write is None:
@@ -141,7 +141,7 @@ async def _states(
         return {}
     await recipient_state.lock_recipients(session, counted, now=now)
     histories = await event_log.soft_bounce_histories(session, counted, since=rules.horizon(now))
-    entries = await entry_store.currents(session, counted)
+    entries = await entry_batches.currents(session, counted)
     return {email: policy.State(entries.get(email), *histories[email]) for email in counted}
 
 

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 from sqlalchemy import JSON, any_, bindparam, column, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.array_insert import columns_of, unnest_insert
 from app.db import dialect_insert
 from app.errors import Unavailable
 from app.models import Suppression, SuppressionChange
@@ -60,28 +59,6 @@ async def current(session: AsyncSession, email: str) -> Current | None:
     """The address's entry (active or expired) as policy reads it, locked until commit."""
     row = (await session.execute(_CURRENT, {"email": email})).first()
     return None if row is None else Current(row.reason, row.source, row.expires_at)
-
-
-_CURRENTS = (
-    select(
-        _SUPPRESSION.c.email,
-        _SUPPRESSION.c.reason,
-        _SUPPRESSION.c.source,
-        _SUPPRESSION.c.expires_at,
-    )
-    .where(_SUPPRESSION.c.email.in_(bindparam("emails", expanding=True)))
-    .order_by(_SUPPRESSION.c.email)
-    .with_for_update()
-)
-
-
-async def currents(session: AsyncSession, emails: Sequence[str]) -> dict[str, Current]:
-    """``current`` for many addresses in one query (at most a few hundred), locked in
-    address order; the addresses without an entry are absent."""
-    if not emails:
-        return {}
-    rows = await session.execute(_CURRENTS, {"emails": list(emails)})
-    return {row.email: Current(row.reason, row.source, row.expires_at) for row in rows}
 
 
 async def get(session: AsyncSession, email: str) -> Suppression | None:
@@ -255,36 +232,6 @@ async def _insert(session: AsyncSession, write: Insert, *, now: datetime) -> boo
     if dialect != "postgresql":
         await _log(session, line, now=now)
     return True
-
-
-_UNNEST_ADD = unnest_insert(_SUPPRESSION, tables.ENTRY_COLUMNS, conflict="email", returning="email")
-
-
-@functools.cache
-def _add_many_statement(dialect: str) -> Any:
-    add = dialect_insert(dialect)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
-    return add.returning(_SUPPRESSION.c.email)
-
-
-async def insert_many(
-    session: AsyncSession, writes: Sequence[Insert], *, now: datetime
-) -> set[str]:
-    """Carry out many Inserts (one per address, in address order) in two statements: the
-    entries, then the change lines of those added. The addresses added; the others met an
-    entry another writer added, for the caller to ``settle`` one by one."""
-    if not writes:
-        return set()
-    dialect = session.get_bind().dialect.name
-    rows = [entry_values(write.entry, now=now) for write in writes]
-    if dialect == "postgresql":
-        result = await session.execute(_UNNEST_ADD, columns_of(rows, tables.ENTRY_COLUMNS))
-    else:
-        result = await session.execute(_add_many_statement(dialect), rows)
-    added = set(result.scalars())
-    lines = [change_values(write.line, now=now) for write in writes if write.entry.email in added]
-    if lines:
-        await session.execute(_LOG, lines)
-    return added
 
 
 async def _update(session: AsyncSession, write: Update, *, now: datetime) -> None:
