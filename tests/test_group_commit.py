@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,8 +160,8 @@ async def test_a_cancelled_writer_leaves_no_request_waiting() -> None:
     commits: GroupCommit[int, int] = GroupCommit(no_database, apply)
     waiting = [asyncio.ensure_future(commits.submit(n)) for n in range(3)]
     await started.wait()
-    for writer in commits._writers:
-        writer.cancel()
+    assert commits._writer is not None
+    commits._writer.cancel()
     done, pending = await asyncio.wait(waiting, timeout=5)
     assert not pending
     assert all(task.cancelled() for task in done)
@@ -197,32 +196,3 @@ async def test_the_writer_logs_under_no_request_id(
         events.removeHandler(spy)
     assert answer.status_code == 200
     assert [rid for message, rid in seen if "skipped SES recipient" in message] == [None]
-
-
-@pytest.mark.parametrize("writers", [1, 2])
-async def test_a_second_writer_takes_what_comes_while_one_commits(writers: int) -> None:
-    """With two writers a request that arrives while a batch commits is not held behind it;
-    with one it waits and goes in the next batch."""
-    release = asyncio.Event()
-    batches: list[list[int]] = []
-
-    async def apply(session: AsyncSession, items: Sequence[int]) -> list[int]:
-        batches.append(list(items))
-        if items[0] == 0:
-            await release.wait()
-        return list(items)
-
-    @asynccontextmanager
-    async def no_database() -> AsyncIterator[Any]:
-        yield None
-
-    commits: GroupCommit[int, int] = GroupCommit(no_database, apply, writers=writers)
-    first = asyncio.ensure_future(commits.submit(0))
-    await asyncio.sleep(0)
-    second = asyncio.ensure_future(commits.submit(1))
-    done, _ = await asyncio.wait([second], timeout=0.5)
-    assert (second in done) is (writers == 2)
-    release.set()
-    assert await first == 0
-    assert await second == 1
-    assert batches == [[0], [1]]

@@ -6,10 +6,7 @@ answered before its commit; but a commit per request is a round trip (and a WAL 
 notification. Here one writer per process takes everything waiting at that moment, applies
 it in one transaction, commits, then answers each waiting request. At low load a batch is
 the one request there is, and nothing waits for company; under load the requests that
-arrive while a batch commits form the next one, so a batch grows with the load. With two
-writers (PostgreSQL), a request that comes while one batch commits starts the second at
-once instead of waiting, and under load one batch is prepared while the other waits on the
-database; SQLite has one writer at a time anyway.
+arrive while a batch commits form the next one, so a batch grows with the load.
 
 One item must not fail the others: a batch that fails for a reason other than an outage is
 run again one item per transaction, so only the item at fault gets the error. An outage
@@ -46,24 +43,20 @@ class GroupCommit(Generic[Item, Result]):
         apply: Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Result]]],
         *,
         limit: int = BATCH_LIMIT,
-        writers: int = 1,
     ) -> None:
         self._begin = begin
         self._apply = apply
         self._limit = limit
-        self._most = writers
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        # A writer whose loop has ended is done at once (its callbacks come later).
-        self._writers = {writer for writer in self._writers if not writer.done()}
-        if len(self._writers) < self._most:
+        if self._writer is None or self._writer.done():
             # An empty context: the writer works for every request of its batches, so it
             # must not log under the request id of the one that happened to start it.
-            self._writers.add(asyncio.create_task(self._write(), context=contextvars.Context()))
+            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
         # A request cancelled here (its client went away) leaves its item in the batch:
         # committed or not, SNS retries a message it got no 200 for, and the retry is
         # then a duplicate or the first time.

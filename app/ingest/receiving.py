@@ -52,9 +52,7 @@ class Ingest:
         self.rules = rules
         self.clock = clock
         self._commits: GroupCommit[Notification, Applied | None] = GroupCommit(
-            lambda: transaction(self.database),
-            self._store,
-            writers=2 if database.engine.dialect.name == "postgresql" else 1,
+            lambda: transaction(self.database), self._store
         )
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> Outcome:
