@@ -98,7 +98,7 @@ reliability: install ## Reliability suites on PostgreSQL (~20-45 min): forgery c
 	$(BIN)/pytest -m "reliability or slow" $(PYTEST_ARGS)
 	@$(BIN)/python -m tests.figures $(RELIABILITY_REPORT)
 
-bench: install ## Quick benchmark (< 5 min): ingest vs a bare floor, send path, suppression check, list import/export (PostgreSQL and SQLite)
+bench: install ## Quick benchmark (~10 min): ingest vs two floors, the batch API, send path, bulk check, list import/export at 1,000,000 rows, each by its target
 	$(BIN)/python -m bench.run --quick
 
 bench-full: install ## Full benchmark: 5 runs, 20 s fixed-rate runs, 1,000,000 suppression rows, 1,000,000-row import/export, lookups at 10,000,000 rows

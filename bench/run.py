@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (table-building lines in a script)
-"""One command for the benchmark: ``python -m bench.run --quick`` (< 5 min) or ``--full``.
+"""One command for the benchmark: ``python -m bench.run --quick`` (~10 min) or ``--full``.
 
 Ingest: bouncer (`bouncer serve --workers N`) and the floor (bench/floor_app.py, same
 uvicorn) run side by side on the same database; the load generator (bench/load.py, its own
@@ -361,7 +361,7 @@ def table(summary: list[dict[str, Any]], cfg: dict[str, Any], workers: int) -> s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true", help="the default: < 5 minutes")
+    group.add_argument("--quick", action="store_true", help="the default: about 10 minutes")
     group.add_argument("--full", action="store_true", help="more runs, longer, 1,000,000 rows")
     parser.add_argument("--db", default="postgresql,sqlite", help="comma list: postgresql,sqlite")
     parser.add_argument(
