@@ -169,21 +169,28 @@ RETRY_SHORTLY = "retry shortly"
 
 
 class DatabaseUnavailable(Unavailable):
-    """The database did not answer (``problem`` names the driver's error), or no pooled
-    connection came free in time (``overloaded``): the unit of work was rolled back.
+    """The database did not answer (``problem`` names the driver's error), no pooled
+    connection came free in time (``overloaded``), or PostgreSQL ended the transaction to
+    break a deadlock or a serialization conflict (``conflict``; running it again works):
+    the unit of work was rolled back.
 
     Raised in one place, app.outages.as_unavailable, where sessions are made; callers
     choose ``retry_hint`` rather than catching and re-wording it.
     """
 
-    def __init__(self, problem: str, *, overloaded: bool = False, retry_hint: str) -> None:
+    def __init__(
+        self, problem: str, *, overloaded: bool = False, conflict: bool = False, retry_hint: str
+    ) -> None:
         if overloaded:
             what = "bouncer is overloaded: no database connection came free in time; "
+        elif conflict:
+            what = "another writer held the same rows (the database broke a deadlock); "
         else:
             what = f"the database is unreachable ({problem}): "
         super().__init__(f"{what}nothing was stored; {retry_hint}")
         self.problem = problem
         self.overloaded = overloaded
+        self.conflict = conflict
 
 
 class StartupError(Exception):

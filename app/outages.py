@@ -45,20 +45,28 @@ def as_unavailable(*, retry_hint: str) -> Iterator[None]:
         if not is_database_outage(err):
             raise
         overloaded = isinstance(err, sa_exc.TimeoutError)
+        conflict = is_lock_conflict(err)
         # Logged here, once per unit of work: the 503 tells the client, this the operator.
         log.warning(
             "database unavailable: %s%s",
             type(err).__name__,
-            " (no pooled connection came free in time)" if overloaded else "",
+            " (no pooled connection came free in time)"
+            if overloaded
+            else " (a deadlock with another writer)"
+            if conflict
+            else "",
         )
         raise DatabaseUnavailable(
-            type(err).__name__, overloaded=overloaded, retry_hint=retry_hint
+            type(err).__name__, overloaded=overloaded, conflict=conflict, retry_hint=retry_hint
         ) from err
 
 
 def is_database_outage(err: BaseException) -> bool:
     if isinstance(err, DatabaseUnavailable):
         return True  # translated already by as_unavailable
+    if is_lock_conflict(err):
+        # Not the request's fault and gone on a retry: a 503 (SNS retries), never a 500.
+        return True
     if isinstance(err, sa_exc.DBAPIError) and err.connection_invalidated:
         return True
     if isinstance(err, _TRANSIENT):
@@ -86,3 +94,20 @@ _ASYNCPG_OUTAGES = frozenset(
         "CrashShutdownError",
     }
 )
+
+
+# PostgreSQL's "deadlock_detected" and "serialization_failure": it rolled the transaction
+# back so that another could go on (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+_LOCK_CONFLICTS = frozenset({"40P01", "40001"})
+
+
+def is_lock_conflict(err: BaseException) -> bool:
+    """PostgreSQL ended the transaction to break a deadlock (or a serialization conflict)."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if getattr(cause, "sqlstate", None) in _LOCK_CONFLICTS:
+            return True
+        seen.add(id(cause))
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False

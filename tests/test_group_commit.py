@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,28 +122,26 @@ class TestOneItemFails:
         finally:
             await database.dispose()
 
-    async def test_an_outage_fails_the_whole_batch_at_once(
-        self, database_url: str, tmp_path: Path
-    ) -> None:
-        database = unreachable_database(database_url, tmp_path)
+    async def test_an_outage_fails_the_whole_batch_at_once(self) -> None:
+        """(Through the real app and an unreachable database: the 503 test above.)"""
         calls = 0
 
         async def apply(session: AsyncSession, items: Sequence[int]) -> list[int]:
             nonlocal calls
             calls += 1
-            await session.execute(text("SELECT 1"))
-            return list(items)
+            raise DatabaseUnavailable("OperationalError", retry_hint="retry")
 
-        commits: GroupCommit[int, int] = GroupCommit(database.session, apply)
-        try:
-            results = await asyncio.gather(
-                *(commits.submit(n) for n in range(8)), return_exceptions=True
-            )
-        finally:
-            await database.dispose()
+        @asynccontextmanager
+        async def no_database() -> AsyncIterator[Any]:
+            yield None
+
+        commits: GroupCommit[int, int] = GroupCommit(no_database, apply)
+        results = await asyncio.gather(
+            *(commits.submit(n) for n in range(8)), return_exceptions=True
+        )
         assert all(isinstance(r, DatabaseUnavailable) for r in results)
         # Not retried one by one: SNS retries each message, so that would only wait longer.
-        assert calls <= 2
+        assert calls == 1
 
 
 async def test_a_cancelled_writer_leaves_no_request_waiting() -> None:
@@ -196,3 +195,54 @@ async def test_the_writer_logs_under_no_request_id(
         events.removeHandler(spy)
     assert answer.status_code == 200
     assert [rid for message, rid in seen if "skipped SES recipient" in message] == [None]
+
+
+async def test_a_deadlocked_batch_goes_again_one_item_at_a_time() -> None:
+    """A batch PostgreSQL picked as a deadlock's victim: the database is there, so each of
+    its items is run again alone instead of all of them answering 503."""
+    calls: list[list[int]] = []
+
+    async def apply(session: AsyncSession, items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        if len(items) > 1:
+            raise DatabaseUnavailable("DBAPIError", conflict=True, retry_hint="retry")
+        return [item * 2 for item in items]
+
+    @asynccontextmanager
+    async def no_database() -> AsyncIterator[Any]:
+        yield None
+
+    commits: GroupCommit[int, int] = GroupCommit(no_database, apply)
+    results = await asyncio.gather(*(commits.submit(n) for n in range(4)))
+    assert results == [0, 2, 4, 6]
+    assert calls[0] == [0, 1, 2, 3]
+    assert calls[1:] == [[0], [1], [2], [3]]
+
+
+@pytest.mark.postgres
+async def test_a_real_deadlock_is_a_503_conflict_not_a_500(database_url: str) -> None:
+    """Two transactions locking two rows in opposite orders: PostgreSQL ends one of them,
+    and bouncer's unit of work reports it as DatabaseUnavailable(conflict=True)."""
+    database = Database(database_url)
+    await _make_table(database)
+    async with database.session() as session:
+        await session.execute(text("INSERT INTO scratch (n) VALUES (1), (2)"))
+    both_hold = asyncio.Barrier(2)
+
+    async def lock(first: int, second: int) -> str:
+        async with database.session() as session:
+            await session.execute(text("UPDATE scratch SET n = n WHERE n = :n"), {"n": first})
+            await both_hold.wait()
+            await session.execute(text("UPDATE scratch SET n = n WHERE n = :n"), {"n": second})
+        return "committed"
+
+    try:
+        outcomes = await asyncio.gather(lock(1, 2), lock(2, 1), return_exceptions=True)
+    finally:
+        await database.dispose()
+    assert sorted(map(str, outcomes)).count("committed") == 1
+    (victim,) = [o for o in outcomes if isinstance(o, BaseException)]
+    assert isinstance(victim, DatabaseUnavailable)
+    assert victim.conflict
+    assert victim.status_code == 503
+    assert "another writer held the same rows" in str(victim)

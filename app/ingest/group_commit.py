@@ -11,7 +11,8 @@ arrive while a batch commits form the next one, so a batch grows with the load.
 One item must not fail the others: a batch that fails for a reason other than an outage is
 run again one item per transaction, so only the item at fault gets the error. An outage
 (DatabaseUnavailable) fails the whole batch at once, each request gets its 503, and SNS
-retries every message of it (nothing was committed, so nothing is lost or doubled).
+retries every message of it (nothing was committed, so nothing is lost or doubled); a
+deadlock with another writer (on PostgreSQL) is run again one item per transaction.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ class GroupCommit(Generic[Item, Result]):
             async with self._begin() as session:
                 results = await self._apply(session, [item for item, _ in batch])
         except DatabaseUnavailable as err:
+            if err.conflict and len(batch) > 1:
+                # A deadlock with another writer: the database is there, so each item
+                # goes again on its own (and a victim again gets its 503, SNS retries).
+                for one in batch:
+                    await self._commit([one])
+                return
             for _, future in batch:
                 _fail(future, err)
             return
