@@ -234,29 +234,24 @@ class Server(LiveServer):
 
     @classmethod
     def floor(cls, *, database_url: str, cert_path: Path, workers: int, log_path: Path) -> Server:
-        env = {
-            "FLOOR_DATABASE_URL": database_url,
-            "FLOOR_CERT": str(cert_path),
-            "FLOOR_TOPIC": TOPIC_ARN,
-        }
-        command = [
-            sys.executable, "-m", "uvicorn", "bench.floor_app:app",
-            "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
-            "--log-level", "warning", "--no-access-log",
-        ]  # fmt: skip
-        return cls(env, log_path, command=command)
+        env = {"FLOOR_DATABASE_URL": database_url}
+        return cls._uvicorn("bench.floor_app:app", env, cert_path, workers, log_path)
 
     @classmethod
     def bare_floor(
         cls, *, database_url: str, cert_path: Path, workers: int, log_path: Path
     ) -> Server:
-        env = {
-            "BARE_DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://"),
-            "FLOOR_CERT": str(cert_path),
-            "FLOOR_TOPIC": TOPIC_ARN,
-        }
+        env = {"BARE_DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://")}
+        return cls._uvicorn("bench.bare_floor_app:app", env, cert_path, workers, log_path)
+
+    @classmethod
+    def _uvicorn(
+        cls, app: str, env: dict[str, str], cert_path: Path, workers: int, log_path: Path
+    ) -> Server:
+        """A floor app under uvicorn: the certificate and the topic it checks against."""
+        env = {**env, "FLOOR_CERT": str(cert_path), "FLOOR_TOPIC": TOPIC_ARN}
         command = [
-            sys.executable, "-m", "uvicorn", "bench.bare_floor_app:app",
+            sys.executable, "-m", "uvicorn", app,
             "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
             "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip

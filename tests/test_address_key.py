@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app import addresses
 from app.addresses import InvalidAddress, address_key, parse_address, plain_keys
+from tests.address_parts import address_parts
 
 
 def both(raw: Any) -> tuple[str, str]:
@@ -60,21 +61,7 @@ def test_cases(raw: Any, domain_known: bool) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.text(alphabet="aZ09._%+-!#'\" <>", max_size=12),
-            st.lists(
-                st.text(alphabet="aZ09-_é", max_size=8)
-                | st.sampled_from(["xn--bcher-kva", "xn--zz", "local", "onion", "test"]),
-                min_size=1,
-                max_size=4,
-            ).map(".".join),
-        ),
-        min_size=1,
-        max_size=5,
-    )
-)
+@given(address_parts)
 def test_generated(parts: list[tuple[str, str]]) -> None:
     addresses._domains.clear()  # then shared: a verdict is reused for the next address
     raws = [f"{local}@{domain}" for local, domain in parts]

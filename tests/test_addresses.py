@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from app import addresses
 from app.addresses import Address, InvalidAddress, domain_of, normalize_address, parse_address
+from tests.address_parts import address_parts
 
 
 class TestNormalizeAddress:
@@ -298,21 +299,7 @@ class TestPlainAddressFastPath:
         assert self.outcome(parse_address, raw) == first  # the remembered domain agrees
 
     @settings(max_examples=400, deadline=None)
-    @given(
-        st.lists(
-            st.tuples(
-                st.text(alphabet="aZ09._%+-!#'\" <>", max_size=12),
-                st.lists(
-                    st.text(alphabet="aZ09-_é", max_size=8)
-                    | st.sampled_from(["xn--bcher-kva", "xn--zz", "local", "onion", "test"]),
-                    min_size=1,
-                    max_size=4,
-                ).map(".".join),
-            ),
-            min_size=1,
-            max_size=5,
-        )
-    )
+    @given(address_parts)
     def test_generated(self, parts: list[tuple[str, str]]) -> None:
         addresses._domains.clear()  # then shared: a verdict is reused for the next address
         for local, domain in parts:
