@@ -84,6 +84,7 @@ class TcpServer:
         finally:
             # Flushes what was written, then closes; a no-op after transport.abort().
             writer.close()
+            await _closed(writer)
             self._tasks.discard(task)
 
     async def _shutdown(self) -> None:
@@ -157,6 +158,7 @@ class TcpProxy:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         if not self._flowing.is_set():  # cut while connecting
             up_writer.transport.abort()
+            await _closed(up_writer)
             return
         link = (writer, up_writer)
         self._links.add(link)
@@ -174,6 +176,7 @@ class TcpProxy:
             await asyncio.gather(*pumps, return_exceptions=True)
             self._links.discard(link)
             up_writer.close()
+            await _closed(up_writer)
 
     def close(self) -> None:
         self._server.close()
@@ -198,3 +201,11 @@ async def _pump(
             await passing.wait()  # a frozen link keeps what it read, and sends it on restore
             writer.write(data)
             await writer.drain()
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    """Wait until the transport has really let go of its socket. close() only schedules
+    that on the loop; a loop stopped first leaves the socket open, and its ResourceWarning
+    then fails whichever later test the garbage collector happens to run in."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.wait_for(writer.wait_closed(), timeout=5)
