@@ -4,13 +4,15 @@ No FastAPI here: the pure packages (sns/, ses/) and the CLI raise these too.
 
 BouncerError(message)                      500 (never raised as such)
 ├── EnvelopeInvalid                        400  body or headers are not a usable SNS message
-│   └── RawDeliveryRefused                 400  raw message delivery carries no signature
+│   ├── RawDeliveryRefused                 400  raw message delivery carries no signature
+│   └── NotSesEvent                        400  a queued body that is no SES event (SPEC §8)
 ├── Unauthorized                           401  missing or wrong credentials
 ├── Forbidden                              403
 │   ├── SignatureInvalid                   403
 │   ├── CertificateNotAllowed              403
 │   ├── TopicNotAllowed                    403
 │   ├── MessageExpired                     403
+│   ├── UnsignedRefused                    403  an unsigned shape without SQS_ACCEPT_UNSIGNED
 │   └── ReadOnlyToken                      403
 ├── NotFound                               404
 ├── BodyStalled                            408  the client stopped sending its body
@@ -58,6 +60,10 @@ class RawDeliveryRefused(EnvelopeInvalid):
     cause = "raw_delivery"
 
 
+class NotSesEvent(EnvelopeInvalid):
+    cause = "not_ses"
+
+
 class Unauthorized(BouncerError):
     status_code = 401
     cause = "unauthorized"
@@ -93,6 +99,10 @@ class MessageExpired(Forbidden):
 
 class ReadOnlyToken(Forbidden):
     cause = "read_only"
+
+
+class UnsignedRefused(Forbidden):
+    cause = "unsigned"
 
 
 class NotFound(BouncerError):

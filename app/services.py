@@ -18,7 +18,7 @@ import httpx
 
 from app.access import TokenRegistry
 from app.db import Database
-from app.ingest import Ingest
+from app.ingest import Ingest, QueueIngest
 from app.scrape import ListGauges
 from app.sending import SesSender
 from app.settings import Settings
@@ -149,6 +149,42 @@ def build_ingest(
     subscribing: Subscribing,
     edges: Edges,
 ) -> Ingest:
+    return Ingest(
+        database=database,
+        verifier=_verifier(settings, http, max_age_seconds=settings.SNS_MAX_AGE_SECONDS),
+        subscribing=subscribing,
+        rules=_rules(settings),
+        clock=edges.clock,
+    )
+
+
+def build_queue_ingest(
+    settings: Settings,
+    database: Database,
+    http: httpx.AsyncClient,
+    subscribing: Subscribing,
+    edges: Edges,
+    *,
+    accept_unsigned: bool,
+) -> QueueIngest:
+    """The core of `bouncer consume` and `bouncer replay`: envelopes verified as /sns
+    verifies them, but as old as a queue keeps a message (SQS_MAX_AGE_SECONDS)."""
+    if accept_unsigned:
+        log.warning(
+            "unsigned SES and EventBridge events are accepted: the queue's access policy "
+            "is the only check on who sent them"
+        )
+    return QueueIngest(
+        database=database,
+        verifier=_verifier(settings, http, max_age_seconds=settings.SQS_MAX_AGE_SECONDS),
+        subscribing=subscribing,
+        rules=_rules(settings),
+        clock=edges.clock,
+        accept_unsigned=accept_unsigned,
+    )
+
+
+def _verifier(settings: Settings, http: httpx.AsyncClient, *, max_age_seconds: int) -> Verifier:
     allowlist = TopicAllowlist(settings.SNS_TOPIC_ARNS)
     if (too_wide := allowlist.warning()) is not None:
         log.warning(too_wide)
@@ -156,21 +192,18 @@ def build_ingest(
         log.warning("SNS_TOPIC_ARNS is empty: every SNS message will be refused")
     if not settings.SNS_VERIFY_SIGNATURES:
         log.warning("SNS_VERIFY_SIGNATURES=false: signatures are not checked (emulators only)")
-    verifier = Verifier(
+    return Verifier(
         CertificateStore(http, cert_dir=settings.SNS_CERT_DIR),
         allowlist,
         min_signature_version=settings.SNS_MIN_SIGNATURE_VERSION,
-        max_age_seconds=settings.SNS_MAX_AGE_SECONDS,
+        max_age_seconds=max_age_seconds,
         verify_signatures=settings.SNS_VERIFY_SIGNATURES,
     )
-    return Ingest(
-        database=database,
-        verifier=verifier,
-        subscribing=subscribing,
-        rules=policy.Rules(
-            soft_bounce_limit=settings.SOFT_BOUNCE_LIMIT,
-            soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
-            soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
-        ),
-        clock=edges.clock,
+
+
+def _rules(settings: Settings) -> policy.Rules:
+    return policy.Rules(
+        soft_bounce_limit=settings.SOFT_BOUNCE_LIMIT,
+        soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
+        soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
     )

@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     SNS_CERT_DIR: Path | None = None
     SNS_BASIC_AUTH: CommaList = Field(default_factory=list)
 
+    # SPEC §8: ingestion from SQS and EventBridge (`bouncer consume`, `bouncer replay`)
+    SQS_QUEUE_URLS: CommaList = Field(default_factory=list)
+    SQS_ENDPOINT_URL: str | None = None
+    SQS_ACCEPT_UNSIGNED: bool = False
+    SQS_DELETE_REFUSED: bool = False
+    # SQS's long poll lasts at most 20 s (ReceiveMessage WaitTimeSeconds).
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+    SQS_WAIT_SECONDS: int = Field(default=20, ge=0, le=20)
+    # A queue keeps a message at most 14 days (MessageRetentionPeriod 1,209,600 s).
+    SQS_MAX_AGE_SECONDS: int = Field(default=1_209_600, ge=0)
+
     # SPEC §3: what bouncer does with SES events
     SOFT_BOUNCE_LIMIT: int = Field(default=3, ge=1)
     SOFT_BOUNCE_WINDOW_DAYS: int = Field(default=14, ge=1)
@@ -119,7 +130,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "SNS_TOPIC_ARNS", "SNS_BASIC_AUTH", "API_TOKENS", "API_READ_TOKENS", mode="before"
+        "SNS_TOPIC_ARNS",
+        "SNS_BASIC_AUTH",
+        "SQS_QUEUE_URLS",
+        "API_TOKENS",
+        "API_READ_TOKENS",
+        mode="before",
     )
     @classmethod
     def _split(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from app.db import Database
 from app.errors import BouncerError
 from app.feedback import Applied, Notice, apply_batch
 from app.ingest.group_commit import GroupCommit
+from app.ingest.queue_bodies import Unsigned
 from app.ses.events import SesEvent, parse_ses_event
 from app.sns.envelope import SnsMessage, parse_envelope
 from app.sns.verifier import Verifier
@@ -102,16 +103,21 @@ class Ingest:
             return Outcome("duplicate", message.message_id, message.type)
         # Counted once committed: a notification rolled back (503, SNS retries) changed
         # nothing, and its retry is counted when it takes effect.
-        if applied.recorded:
-            metrics.SES_EVENTS.labels(event.type).inc(applied.recorded)
-        for reason in applied.reasons:
-            metrics.SUPPRESSIONS_ADDED.labels(reason).inc()
+        count_applied(event, applied)
         return Outcome("processed", message.message_id, message.type)
 
     async def _store(
         self, session: AsyncSession, notifications: Sequence[Notification]
     ) -> list[Applied | None]:
         return await store_notifications(session, notifications, rules=self.rules, now=self.clock())
+
+
+def count_applied(event: SesEvent, applied: Applied) -> None:
+    """Count what a committed event did, in the metrics (/sns and the queues alike)."""
+    if applied.recorded:
+        metrics.SES_EVENTS.labels(event.type).inc(applied.recorded)
+    for reason in applied.reasons:
+        metrics.SUPPRESSIONS_ADDED.labels(reason).inc()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,27 +130,33 @@ class Notification:
 
 async def store_notifications(
     session: AsyncSession,
-    notifications: Sequence[Notification],
+    notifications: Sequence[Notification | Unsigned],
     *,
     rules: policy.Rules,
     now: datetime,
 ) -> list[Applied | None]:
     """Store many verified notifications in the caller's transaction (a group commit, a
-    batch from a queue): what each did, or None for one stored before.
+    batch from a queue): what each did, or None for an SNS message stored before.
 
     Each message and its effects are in the one transaction: they commit together or
-    not at all.
+    not at all. An unsigned event (SPEC §8) has no SNS MessageId to be known by: it is
+    always applied, and its effects are counted once by SES's own ids (SPEC §3), so one
+    seen before records nothing (``recorded == 0``).
     """
     new = await messages.record_messages(
-        session, [notification.message for notification in notifications], now=now
+        session,
+        [item.message for item in notifications if isinstance(item, Notification)],
+        now=now,
     )
     notices: list[Notice] = []
     taken: list[int] = []
-    for i, notification in enumerate(notifications):
-        message_id = notification.message.message_id
-        if message_id in new:
-            new.discard(message_id)  # the same message twice in one batch: once
-            notices.append(Notice(notification.event, message_id))
+    for i, item in enumerate(notifications):
+        if isinstance(item, Unsigned):
+            notices.append(Notice(item.event, item.source_id))
+            taken.append(i)
+        elif item.message.message_id in new:
+            new.discard(item.message.message_id)  # the same message twice in one batch: once
+            notices.append(Notice(item.event, item.message.message_id))
             taken.append(i)
     results: list[Applied | None] = [None] * len(notifications)
     applied = await apply_batch(session, notices, rules=rules, now=now)
