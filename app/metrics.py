@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_LATENCY = Histogram(
     "bouncer_http_request_duration_seconds",
@@ -39,4 +39,31 @@ SENDS = Counter(
     "bouncer_sends_total",
     "Send attempts through the wrapper, by outcome (sent, partial, all_suppressed, ses_error).",
     ["outcome"],
+)
+
+# SPEC §8: `bouncer consume`. ``queue`` is the queue's name (the last part of its URL).
+SQS_MESSAGES = Counter(
+    "bouncer_sqs_messages_total",
+    "Messages received from SQS, by queue and outcome (processed, duplicate, confirmed, "
+    "pending, unsubscribed, refused, retry; unavailable: the database failed the batch).",
+    ["queue", "outcome"],
+)
+
+SQS_BATCH_LATENCY = Histogram(
+    "bouncer_sqs_batch_duration_seconds",
+    "Time from receiving a batch of SQS messages to deleting what it took, by queue.",
+    ["queue"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+SQS_QUEUE_LAG = Gauge(
+    "bouncer_sqs_queue_lag_seconds",
+    "Now minus the oldest SentTimestamp of the queue's last batch: how far behind it is.",
+    ["queue"],
+)
+
+SQS_ERRORS = Counter(
+    "bouncer_sqs_errors_total",
+    "SQS calls that failed, and messages a DeleteMessageBatch left, by queue, action and code.",
+    ["queue", "action", "code"],
 )
