@@ -81,56 +81,80 @@ async def open_database(setup: ConsumerSetup) -> tuple[Database, str | None]:
     return Database(url, statement_timeout=setup.statement_timeout), reason
 
 
+class Stopping:
+    """SIGTERM or SIGINT: the deadline for the batches in hand, and the watchdog; a second
+    signal moves the deadline to now (the operator will not wait)."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.requested = asyncio.Event()
+        self.deadline = 0.0
+
+    def on_signal(self, signum: int) -> None:
+        loop = asyncio.get_running_loop()
+        if self.requested.is_set():
+            self.deadline = loop.time()
+            return
+        self.deadline = loop.time() + self.grace - _CLOSING_SECONDS
+        log.info("%s: stopping (within %.0f s)", signal.Signals(signum).name, self.grace)
+        _start_watchdog(self.grace - _WATCHDOG_MARGIN)
+        self.requested.set()
+
+
 async def consume(setup: ConsumerSetup, make_ingest: Callable[[Database], QueueIngest]) -> int:
-    """Run until SIGTERM or SIGINT; the exit code (0)."""
+    """Run until SIGTERM or SIGINT; the exit code (0). Raises DatabaseNotReady (a missing
+    or unmigrated database) and HealthUnavailable before consuming anything."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    deadline: list[float] = []
-
-    def on_signal(signum: int) -> None:
-        if not deadline:
-            deadline.append(loop.time() + setup.grace - _CLOSING_SECONDS)
-            log.info("%s: stopping (within %.0f s)", signal.Signals(signum).name, setup.grace)
-            _start_watchdog(setup.grace - _WATCHDOG_MARGIN)
-        else:  # a second signal: the operator will not wait
-            deadline[0] = loop.time()
-        stop.set()
-
+    stopping = Stopping(setup.grace)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, on_signal, signum)
-    database, reason = await open_database(setup)
-    log.info("database: %s", opening.describe(setup.database_url))
-    delays = RetryDelays(setup.options.first_delay, setup.options.max_delay)
-    gate = DatabaseGate(lambda: check_database(database), delays)
-    taker = BatchTaker(make_ingest(database), gate, delete_refused=setup.delete_refused)
-    consumer = Consumer(setup.queues, taker, setup.options)
-    health = None
-    if setup.health is not None:
-        health = HealthServer(consumer.not_ready, host=setup.health[0], port=setup.health[1])
+        loop.add_signal_handler(signum, stopping.on_signal, signum)
     try:
-        if health is not None:
-            try:
-                await health.start()
-            except OSError as err:
-                raise HealthUnavailable(
-                    f"cannot serve the health endpoints on {health.host}:{health.port} "
-                    f"({err.strerror or err}): choose another --health-port or --health-host"
-                ) from None
-        if reason is not None:
-            gate.close(reason, lost="nothing received yet")
-        _say_started(setup)
-        consumer.start()
-        await stop.wait()
-        await consumer.stop(deadline=deadline[0])
+        database, reason = await open_database(setup)
+        try:
+            await _consume(setup, make_ingest(database), database, reason, stopping)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(database.dispose(), _CLOSING_SECONDS / 2)
     finally:
-        if health is not None:
-            await health.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(database.dispose(), _CLOSING_SECONDS / 2)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("stopped")
     return 0
+
+
+async def _consume(
+    setup: ConsumerSetup,
+    ingest: QueueIngest,
+    database: Database,
+    reason: str | None,
+    stopping: Stopping,
+) -> None:
+    log.info("database: %s", opening.describe(setup.database_url))
+    delays = RetryDelays(setup.options.first_delay, setup.options.max_delay)
+    gate = DatabaseGate(lambda: check_database(database), delays)
+    consumer = Consumer(
+        setup.queues, BatchTaker(ingest, gate, delete_refused=setup.delete_refused), setup.options
+    )
+    health = None
+    if setup.health is not None:
+        health = HealthServer(consumer.not_ready, host=setup.health[0], port=setup.health[1])
+        try:
+            await health.start()
+        except OSError as err:
+            raise HealthUnavailable(
+                f"cannot serve the health endpoints on {health.host}:{health.port} "
+                f"({err.strerror or err}): choose another --health-port or --health-host"
+            ) from None
+    try:
+        if reason is not None:
+            gate.close(reason, lost="nothing received yet")
+        _say_started(setup)
+        consumer.start()
+        await stopping.requested.wait()
+        await consumer.stop(deadline=stopping.deadline)
+    finally:
+        if health is not None:
+            await health.close()
 
 
 def _say_started(setup: ConsumerSetup) -> None:

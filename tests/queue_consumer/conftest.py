@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -44,6 +45,7 @@ FAST = ConsumeOptions(wait_seconds=1, first_delay=0.05, max_delay=0.5)
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto_server on a free loopback port, one per test process."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
