@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from app.queues.consumer import ConsumeOptions
 from app.settings import Settings
 from app.sqs.queue_urls import name_of
 from tests.conftest import TOPIC
@@ -85,6 +86,21 @@ class TestOutcomesCounted:
             sqs.send(url, envelope)
             await queue_empty(sqs, url)
         assert (sample(url, "processed"), sample(url, "duplicate")) == (1.0, 1.0)
+        name = {"queue": name_of(url)}
+        assert REGISTRY.get_sample_value("bouncer_sqs_batch_duration_seconds_count", name) == 2
+        lag = REGISTRY.get_sample_value("bouncer_sqs_queue_lag_seconds", name)
+        assert lag is not None
+        assert 0 <= lag < 30
+
+    async def test_short_polling_takes_as_well(
+        self, consumer_settings: Settings, sqs: Sqs, signer: SnsSigner
+    ) -> None:
+        url, _ = sqs.queue()
+        quick = ConsumeOptions(wait_seconds=0, idle_pause=0.05, max_in_flight=1)
+        async with running_consumer(consumer_settings, [url], options=quick):
+            sqs.send(url, *[signed_bounce(signer, f"s{n}@example.com") for n in range(25)])
+            await queue_empty(sqs, url)
+        assert sample(url, "processed") == 25.0
 
 
 class TestRefused:
