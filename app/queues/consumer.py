@@ -23,7 +23,8 @@ log = logging.getLogger("bouncer.consume")
 class ConsumeOptions:
     # SQS_WAIT_SECONDS: ReceiveMessage's WaitTimeSeconds (long polling, 0-20).
     wait_seconds: int = 20
-    # --max-in-flight: batches received and not yet deleted, across all queues.
+    # --max-in-flight: batches being taken and deleted at once, across all queues (each
+    # queue's poller may hold one more, received, waiting for its turn).
     max_in_flight: int = 4
     # After an empty short poll (wait_seconds 0), so an empty queue is not asked in a loop.
     idle_pause: float = 1.0
@@ -76,21 +77,18 @@ class Consumer:
         delays = RetryDelays(self.options.first_delay, self.options.max_delay)
         while True:
             await self.gate.wait_open()
+            # Receive only while a batch could be taken now: a message received is hidden
+            # from other consumers until deleted or its visibility timeout passes. The slot
+            # is taken after the receive, so a long poll on a quiet queue never holds one
+            # that a busy queue's batch could use.
             await self._slots.acquire()
-            if not self.gate.is_open:  # closed while this waited for a slot
-                self._slots.release()
-                continue
+            self._slots.release()
             try:
                 messages = await queue.receive(wait_seconds=self.options.wait_seconds)
             except SqsProblem as problem:
-                self._slots.release()
                 await asyncio.sleep(self._receive_failed(queue, problem, delays))
                 continue
-            except asyncio.CancelledError:
-                self._slots.release()
-                raise
             except Exception:  # a bug: logged, and the queue polled again after a while
-                self._slots.release()
                 delay = delays.next()
                 log.exception("polling %s failed: again in %.1f s", queue.url, delay)
                 await asyncio.sleep(delay)
@@ -99,11 +97,10 @@ class Consumer:
             if self.queue_problems.pop(queue.url, None) is not None:
                 log.info("receiving from %s again", queue.url)
             if messages:
+                await self._slots.acquire()  # given back when the batch is done
                 self._spawn(queue, messages)
-            else:
-                self._slots.release()
-                if self.options.wait_seconds == 0:
-                    await asyncio.sleep(self.options.idle_pause)
+            elif self.options.wait_seconds == 0:
+                await asyncio.sleep(self.options.idle_pause)
 
     def _receive_failed(
         self, queue: QueueClient, problem: SqsProblem, delays: RetryDelays
@@ -120,7 +117,6 @@ class Consumer:
         return delay
 
     def _spawn(self, queue: QueueClient, messages: list[QueuedMessage]) -> None:
-        # The slot taken before receiving is given back when the batch is done.
         task = asyncio.create_task(self.taker.take(queue, messages), name=f"batch {queue.name}")
         self._batches.add(task)
         task.add_done_callback(self._batch_done)

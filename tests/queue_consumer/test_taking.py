@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -204,3 +205,21 @@ class TestSubscriptionConfirmation:
         async with running_consumer(consumer_settings, [url], SNS_AUTO_CONFIRM=False):
             await queue_empty(sqs, url)
         assert sample(url, "pending") == 1.0
+
+
+class TestSeveralQueues:
+    async def test_quiet_queues_long_polling_do_not_hold_up_a_busy_one(
+        self, consumer_settings: Settings, sqs: Sqs, signer: SnsSigner
+    ) -> None:
+        quiet = [sqs.queue()[0] for _ in range(3)]
+        busy, _ = sqs.queue()
+        sqs.send(busy, *[signed_bounce(signer, f"b{n}@example.com") for n in range(30)])
+        # One batch at a time, and long polls of 5 s on the three empty queues: a poll
+        # holding the only slot would take 3 x 5 s to let the busy queue's batches through.
+        slow_polls = ConsumeOptions(wait_seconds=5, max_in_flight=1, first_delay=0.05)
+        started = time.monotonic()
+        async with running_consumer(consumer_settings, [*quiet, busy], options=slow_polls):
+            await queue_empty(sqs, busy)
+            took = time.monotonic() - started
+        assert took < 5
+        assert sample(busy, "processed") == 30.0
