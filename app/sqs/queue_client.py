@@ -120,7 +120,7 @@ class QueueClient:
 
     async def _call(self, action: str, call: Callable[[], T]) -> T:
         try:
-            return await in_daemon_thread(call, name=f"sqs-{action}")
+            return await in_daemon_thread(call)
         except Exception as err:
             raise describe(err, queue_url=self.url, action=action, endpoint=self.endpoint) from err
 
