@@ -63,6 +63,8 @@ class Consumer:
             return "stopping"
         if not self._pollers:
             return "starting"
+        if stopped := [t.get_name() for t in self._pollers if t.done()]:
+            return f"stopped polling: {', '.join(stopped)} (see the log)"
         if not self.gate.is_open:
             return self.gate.reason or "the database is unavailable"
         if self.queue_problems:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import Database, sqlite_path
 from app.settings import Settings
+from tests.batches import assert_same_state, snapshot
 from tests.conftest import TOPIC, make_settings
 from tests.databases import DatabaseFactory
 from tests.queue_consumer.conftest import (
@@ -50,7 +51,7 @@ async def undisturbed(
     calm = make_settings(**{**settings.model_dump(exclude_unset=True), "DATABASE_URL": url})
     async with running_consumer(calm, [queue]):
         await queue_empty(sqs, queue)
-    return await state(url)
+    return await snapshot(url)
 
 
 @pytest.mark.postgres
@@ -81,9 +82,9 @@ async def test_a_cut_database_loses_nothing_and_stores_nothing_twice(
                 await wait_for(lambda: run.consumer.not_ready() is None, what="ready again")
         finally:
             await database.dispose()
-    after = await state(consumer_settings.database_url)
-    assert after == await undisturbed(consumer_settings, other_database_url, sqs, bodies)
-    assert len(after["sns"]) == 40
+    after = await snapshot(consumer_settings.database_url)
+    assert_same_state(after, await undisturbed(consumer_settings, other_database_url, sqs, bodies))
+    assert len(after["message_ids"]) == 40
 
 
 async def test_a_locked_database_holds_the_messages_until_it_frees(
@@ -111,8 +112,8 @@ async def test_a_locked_database_holds_the_messages_until_it_frees(
     finally:
         locker.close()
         await database.dispose()
-    after = await state(consumer_settings.database_url)
-    assert after == await undisturbed(consumer_settings, other_database_url, sqs, bodies)
+    after = await snapshot(consumer_settings.database_url)
+    assert_same_state(after, await undisturbed(consumer_settings, other_database_url, sqs, bodies))
 
 
 @pytest.mark.postgres
@@ -130,7 +131,7 @@ async def test_two_consumers_on_one_queue_leave_the_state_of_one(
         running_consumer(consumer_settings, [queue]),
     ):
         await queue_empty(sqs, queue, timeout=40)
-    after = await state(consumer_settings.database_url)
-    assert after == await undisturbed(consumer_settings, other_database_url, sqs, bodies)
-    assert len(after["sns"]) == 60
+    after = await snapshot(consumer_settings.database_url)
+    assert_same_state(after, await undisturbed(consumer_settings, other_database_url, sqs, bodies))
+    assert len(after["message_ids"]) == 60
     await queue_holds(sqs, queue, 0)
