@@ -71,10 +71,6 @@ class Consumer:
             return "; ".join(self.queue_problems.values())
         return None
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._batches)
-
     async def _poll(self, queue: QueueClient) -> None:
         delays = RetryDelays(self.options.first_delay, self.options.max_delay)
         while True:
@@ -128,10 +124,13 @@ class Consumer:
         self._slots.release()
 
     async def stop(self, *, deadline: float) -> None:
-        """Stop receiving at once (a long poll in progress is abandoned: what it receives
-        comes back after the visibility timeout), finish the batches in hand until
-        ``deadline`` (the loop's clock), and cancel what is left: nothing of a cancelled
-        batch is deleted."""
+        """Stop receiving at once, finish the batches in hand until ``deadline`` (the
+        loop's clock), and cancel what is left.
+
+        A long poll in progress is abandoned, and so is a batch received but still waiting
+        for its turn: what they hold comes back after the visibility timeout, as does
+        whatever a cancelled batch had not deleted (a duplicate then, if it was stored).
+        """
         self.stopping = True
         for poller in self._pollers:
             poller.cancel()
@@ -144,8 +143,8 @@ class Consumer:
             )
             if late:
                 log.warning(
-                    "stopping: %d batch(es) not finished in time, cancelled: nothing of them "
-                    "was deleted, SQS delivers them again after the visibility timeout",
+                    "stopping: %d batch(es) not finished in time, cancelled: SQS delivers "
+                    "what they had not deleted again after the visibility timeout",
                     len(late),
                 )
                 for task in late:

@@ -82,8 +82,8 @@ async def open_database(setup: ConsumerSetup) -> tuple[Database, str | None]:
 
 
 class Stopping:
-    """SIGTERM or SIGINT: the deadline for the batches in hand, and the watchdog; a second
-    signal moves the deadline to now (the operator will not wait)."""
+    """SIGTERM or SIGINT: the deadline for the batches in hand, and the watchdog. A second
+    signal exits at once: nothing is deleted before it is stored, so nothing is lost."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
@@ -91,13 +91,17 @@ class Stopping:
         self.deadline = 0.0
 
     def on_signal(self, signum: int) -> None:
-        loop = asyncio.get_running_loop()
+        name = signal.Signals(signum).name
         if self.requested.is_set():
-            self.deadline = loop.time()
-            return
-        self.deadline = loop.time() + self.grace - _CLOSING_SECONDS
-        log.info("%s: stopping (within %.0f s)", signal.Signals(signum).name, self.grace)
-        _start_watchdog(self.grace - _WATCHDOG_MARGIN)
+            _exit_now(f"a second {name}")
+        self.deadline = asyncio.get_running_loop().time() + self.grace - _CLOSING_SECONDS
+        log.info("%s: stopping (within %.0f s)", name, self.grace)
+        seconds = self.grace - _WATCHDOG_MARGIN
+        watchdog = threading.Timer(
+            max(0.0, seconds), _exit_now, [f"stopping took longer than {seconds:.0f} s"]
+        )
+        watchdog.daemon = True
+        watchdog.start()
         self.requested.set()
 
 
@@ -169,20 +173,16 @@ def _say_started(setup: ConsumerSetup) -> None:
     )
 
 
-def _start_watchdog(seconds: float) -> None:
-    def hard_exit() -> None:
-        log.error(
-            "stopping took longer than %.0f s: exiting now. Nothing unfinished was deleted; "
-            "SQS delivers it again after the visibility timeout",
-            seconds,
-        )
-        for handler in logging.getLogger().handlers:
-            with contextlib.suppress(Exception):
-                handler.flush()
-        sys.stdout.flush()
-        # SPEC §8: exit 0 within the bound, even with the database gone.
-        os._exit(0)
-
-    timer = threading.Timer(max(0.0, seconds), hard_exit)
-    timer.daemon = True
-    timer.start()
+def _exit_now(why: str) -> None:
+    log.error(
+        "%s: exiting now. Nothing unfinished was deleted; SQS delivers it again after the "
+        "visibility timeout",
+        why,
+    )
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    sys.stdout.flush()
+    # SPEC §8: exit 0 within the bound, even with the database gone. os._exit, since a
+    # driver's thread stuck on a dead database would hold an ordinary exit.
+    os._exit(0)
