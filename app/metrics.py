@@ -45,7 +45,8 @@ SENDS = Counter(
 SQS_MESSAGES = Counter(
     "bouncer_sqs_messages_total",
     "Messages received from SQS, by queue and outcome (processed, duplicate, confirmed, "
-    "pending, unsubscribed, refused, retry; unavailable: the database failed the batch).",
+    "pending, unsubscribed, refused, retry; unavailable: the database failed the batch; "
+    "error: the batch failed otherwise, see the log).",
     ["queue", "outcome"],
 )
 

@@ -30,6 +30,7 @@ def consume(
         list[str] | None,
         typer.Option(
             "--queue-url",
+            metavar="URL",
             help="A queue to poll; repeat for several. Replaces SQS_QUEUE_URLS.",
             show_default=False,
         ),
@@ -39,16 +40,22 @@ def consume(
         typer.Option(
             min=0,
             max=65535,
+            metavar="PORT",
             help="Serve GET /healthz, /readyz and /metrics on this port (0: any free one).",
             show_default=False,
         ),
     ] = None,
     health_host: Annotated[
-        str, typer.Option(help="The interface the health endpoints listen on.")
+        str, typer.Option(metavar="HOST", help="The interface the health endpoints listen on.")
     ] = "127.0.0.1",
     max_in_flight: Annotated[
         int,
-        typer.Option(min=1, max=64, help="Batches received and not yet deleted, across queues."),
+        typer.Option(
+            min=1,
+            max=64,
+            metavar="N",
+            help="Batches taken (stored, then deleted) at once, across the queues.",
+        ),
     ] = 4,
 ) -> None:
     """Take SES events from SQS queues (SNS or EventBridge delivering to them) until SIGTERM.
