@@ -259,3 +259,22 @@ async def test_a_subscription_confirmation_on_a_queue_is_handled_as_sns_does(
     [taken] = await ingest.take([body(confirmation)])
     assert (taken.status, taken.done) == (status, True)
     assert len(confirmed) == (1 if auto else 0)
+
+
+async def test_a_confirmation_that_cannot_be_made_is_its_own_answer_not_the_batchs(
+    make_queue_ingest: Maker, signer: SnsSigner, settings: Settings
+) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    ingest = await make_queue_ingest(transport=httpx.MockTransport(down))
+    confirmation = signer.make_subscription_confirmation(topic_arn=TOPIC)
+    foreign_url = dict(confirmation, SubscribeURL="https://example.com/confirm")
+    notification = signer.make_notification(bounce(["jo@example.com"]), topic_arn=TOPIC)
+    taken = await ingest.take(
+        [body(confirmation), body(signer.sign(foreign_url)), body(notification)]
+    )
+    assert statuses(taken)[0] == ("retry", "unavailable")
+    assert statuses(taken)[2] == ("processed", None)
+    assert taken[1].status == "refused"
+    assert await count(settings.database_url, Suppression) == 1
