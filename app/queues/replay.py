@@ -1,0 +1,167 @@
+"""`bouncer replay` (SPEC §8): a file's bodies through the queue core in batches, tallied.
+
+Each batch is one transaction (QueueIngest.take), so a database lost mid-file leaves
+every batch before it stored and nothing of its own; replaying the file again is safe,
+what is stored already counts as duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import BouncerError, DatabaseUnavailable, Unavailable
+from app.ingest.queued import REFUSED, RETRY, QueueIngest, Taken
+from app.queues.replay_lines import Item
+
+log = logging.getLogger("bouncer.replay")
+
+# The statuses a summary counts, in the order it shows them.
+STATUSES = ("processed", "duplicate", "confirmed", "pending", "unsubscribed", REFUSED, RETRY)
+# How many refused (and retry) messages a summary names, the first ones met.
+SHOWN = 10
+DEFAULT_BATCH, MAX_BATCH = 100, 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A message that took no effect: where it is in the file, and why."""
+
+    line: int
+    index: int | None
+    status: str
+    cause: str
+    reason: str
+
+    @property
+    def where(self) -> str:
+        return Item(self.line, self.index).where
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """The database was lost at ``at``: nothing from there on was taken."""
+
+    at: Item
+    error: DatabaseUnavailable
+
+
+@dataclass
+class Tally:
+    counts: Counter[str] = field(default_factory=Counter)
+    refused_by_cause: Counter[str] = field(default_factory=Counter)
+    refused: list[Problem] = field(default_factory=list)
+    retry: list[Problem] = field(default_factory=list)
+    stopped: Stopped | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, item: Item, taken: Taken) -> None:
+        self.counts[taken.status] += 1
+        if taken.status == REFUSED:
+            self.refused_by_cause[taken.cause or "error"] += 1
+        if taken.status in (REFUSED, RETRY):
+            shown = self.refused if taken.status == REFUSED else self.retry
+            if len(shown) < SHOWN:
+                problem = Problem(
+                    item.line, item.index, taken.status, taken.cause or "error", taken.reason or ""
+                )
+                shown.append(problem)
+
+    def summary(self) -> dict[str, Any]:
+        """The summary as `--format json` prints it."""
+        out: dict[str, Any] = {status: self.counts[status] for status in STATUSES}
+        out["total"] = self.total
+        out["refused_by_cause"] = dict(sorted(self.refused_by_cause.items()))
+        out["refused_messages"] = [_shown(p) for p in self.refused]
+        out["retry_messages"] = [_shown(p) for p in self.retry]
+        out["stopped"] = None
+        if self.stopped is not None:
+            at = self.stopped.at
+            out["stopped"] = {
+                "line": at.line,
+                "message": at.index,
+                "error": self.stopped.error.message,
+            }
+        return out
+
+
+def _shown(problem: Problem) -> dict[str, Any]:
+    return {
+        "line": problem.line,
+        "message": problem.index,
+        "cause": problem.cause,
+        "reason": problem.reason,
+    }
+
+
+async def replay(
+    items: Iterable[Item],
+    ingest: QueueIngest,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[Tally], None] | None = None,
+) -> Tally:
+    """Takes every body of ``items``, ``batch_size`` a transaction, until the end or the
+    database is lost (``Tally.stopped``); ``on_batch`` is told after each batch."""
+    tally = Tally()
+    batch: list[Item] = []
+    for item in items:
+        if item.body is None:
+            tally.count(item, Taken(REFUSED, "unknown", None, "malformed", item.problem))
+            continue
+        batch.append(item)
+        if len(batch) >= batch_size and not await _take(batch, ingest, tally, on_batch):
+            return tally
+    if batch:
+        await _take(batch, ingest, tally, on_batch)
+    return tally
+
+
+async def _take(
+    batch: list[Item],
+    ingest: QueueIngest,
+    tally: Tally,
+    on_batch: Callable[[Tally], None] | None,
+) -> bool:
+    """Takes the batch and empties it; False once the database is lost."""
+    at = batch[0]
+    try:
+        try:
+            results = await ingest.take([item.body or "" for item in batch])
+        except DatabaseUnavailable:
+            raise
+        except BouncerError:
+            # Handling a SubscriptionConfirmation (confirming it through SNS) may raise out
+            # of the batch: each body again on its own, so only that one is left out.
+            # Taking again is safe: whatever was stored counts as duplicate.
+            for at in batch:
+                tally.count(at, await _alone(at, ingest))
+        else:
+            for item, taken in zip(batch, results, strict=True):
+                tally.count(item, taken)
+    except DatabaseUnavailable as err:
+        tally.stopped = Stopped(at, err)
+        log.warning("the database is unreachable: replay stopped at %s", at.where)
+        return False
+    batch.clear()
+    if on_batch is not None:
+        on_batch(tally)
+    return True
+
+
+async def _alone(item: Item, ingest: QueueIngest) -> Taken:
+    try:
+        [taken] = await ingest.take([item.body or ""])
+    except DatabaseUnavailable:
+        raise
+    except Unavailable as err:  # SNS or the SubscribeURL host: try again later
+        return Taken(RETRY, "sns", None, err.cause, err.message)
+    except BouncerError as err:
+        return Taken(REFUSED, "sns", None, err.cause, err.message)
+    return taken
