@@ -24,6 +24,8 @@ STATUSES = ("processed", "duplicate", "confirmed", "pending", "unsubscribed", RE
 # How many refused (and retry) messages a summary names, the first ones met.
 SHOWN = 10
 DEFAULT_BATCH, MAX_BATCH = 100, 1000
+# A file of unreadable lines is counted this many at a time, never held whole.
+_HELD = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,48 +113,60 @@ async def replay(
     database is lost (``Tally.stopped``); ``on_batch`` is told after each batch."""
     tally = Tally()
     batch: list[Item] = []
+    bodies = 0
     for item in items:
-        if item.body is None:
-            tally.count(item, Taken(REFUSED, "unknown", None, "malformed", item.problem))
-            continue
+        # Unreadable lines wait in the batch too, so the tally keeps the file's order.
         batch.append(item)
-        if len(batch) >= batch_size and not await _take(batch, ingest, tally, on_batch):
-            return tally
-    if batch:
-        await _take(batch, ingest, tally, on_batch)
+        bodies += item.body is not None
+        if bodies >= batch_size or len(batch) >= _HELD:
+            if not await _take(batch, ingest, tally):
+                return tally
+            batch, bodies = [], 0
+            if on_batch is not None:
+                on_batch(tally)
+    if batch and await _take(batch, ingest, tally) and on_batch is not None:
+        on_batch(tally)
     return tally
 
 
-async def _take(
-    batch: list[Item],
-    ingest: QueueIngest,
-    tally: Tally,
-    on_batch: Callable[[Tally], None] | None,
-) -> bool:
-    """Takes the batch and empties it; False once the database is lost."""
-    at = batch[0]
+async def _take(batch: list[Item], ingest: QueueIngest, tally: Tally) -> bool:
+    """Takes the batch's bodies in one transaction and counts each item; False, with
+    ``tally.stopped`` set, once the database is lost."""
+    taking = [item for item in batch if item.body is not None]
+    outcomes: list[Taken] = []
     try:
-        try:
-            results = await ingest.take([item.body or "" for item in batch])
-        except DatabaseUnavailable:
-            raise
-        except BouncerError:
-            # Handling a SubscriptionConfirmation (confirming it through SNS) may raise out
-            # of the batch: each body again on its own, so only that one is left out.
-            # Taking again is safe: whatever was stored counts as duplicate.
-            for at in batch:
-                tally.count(at, await _alone(at, ingest))
-        else:
-            for item, taken in zip(batch, results, strict=True):
-                tally.count(item, taken)
+        if taking:
+            try:
+                outcomes = await ingest.take([item.body or "" for item in taking])
+            except DatabaseUnavailable:
+                raise
+            except BouncerError:
+                # Handling a SubscriptionConfirmation (confirming it through SNS) may raise
+                # out of the batch: each body again on its own, so only that one is left
+                # out. Taking again is safe: whatever was stored counts as duplicate.
+                for item in taking:
+                    outcomes.append(await _alone(item, ingest))
     except DatabaseUnavailable as err:
+        at = taking[len(outcomes)]
+        _count(batch, outcomes, tally, until=at)
         tally.stopped = Stopped(at, err)
         log.warning("the database is unreachable: replay stopped at %s", at.where)
         return False
-    batch.clear()
-    if on_batch is not None:
-        on_batch(tally)
+    _count(batch, outcomes, tally)
     return True
+
+
+def _count(
+    batch: list[Item], outcomes: list[Taken], tally: Tally, *, until: Item | None = None
+) -> None:
+    taken = iter(outcomes)
+    for item in batch:
+        if item is until:
+            return
+        if item.body is None:
+            tally.count(item, Taken(REFUSED, "unknown", None, "malformed", item.problem))
+        else:
+            tally.count(item, next(taken))
 
 
 async def _alone(item: Item, ingest: QueueIngest) -> Taken:

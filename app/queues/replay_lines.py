@@ -59,8 +59,9 @@ class ReplayFile:
     def __iter__(self) -> Iterator[Item]:
         lines = self._lines()
         head: list[bytes | None] = []
-        for number, raw in lines:
-            head.append(_without_bom(raw) if number == 1 and raw is not None else raw)
+        for number, line in lines:
+            raw = _without_bom(line) if number == 1 and line is not None else line
+            head.append(raw)
             if raw is None or raw.strip():
                 break
         if not head or (head[-1] is not None and not head[-1].strip()):
