@@ -156,19 +156,16 @@ def _verdict(tally: Tally, file: str, settings: Settings) -> int:
     from app import opening
 
     if tally.stopped is not None:
-        at = tally.stopped.at
-        error = tally.stopped.error
+        at, error = tally.stopped.at, tally.stopped.error
         problem = opening.connection_problem(settings.database_url, error.__cause__ or error)
-        rest = (
-            f"`tail -n +{at.line} {file} | bouncer replay -` continues from there"
-            if at.index is None and file != "-"
-            else f"replay the input from {at.where} on to continue"
-        )
         done = tally.total - tally.counts["refused"] - tally.counts["retry"]
+        tail = f" (`tail -n +{at.line} {file} | bouncer replay -`)"
         raise fail(
-            f"{problem or error.message}. Stopped at {at.where}: everything before it is "
-            f"taken ({done} stored or duplicate), nothing from it on. {rest}; replaying the "
-            "whole input again is also safe (what is stored counts as duplicate).",
+            f"{problem or tally.summary()['stopped']['error']}. Stopped at {at.where}: "
+            f"everything before it is taken ({done} stored or duplicate), nothing from it "
+            f"on. Replay the input from {at.where} on to continue"
+            f"{tail if at.index is None and file != '-' else ''}, or the whole input again: "
+            "what is stored counts as duplicate.",
             NO_DATABASE,
         )
     if tally.counts["retry"]:

@@ -88,9 +88,18 @@ class Tally:
             out["stopped"] = {
                 "line": at.line,
                 "message": at.index,
-                "error": self.stopped.error.message,
+                "error": _lost(self.stopped.error),
             }
         return out
+
+
+def _lost(error: DatabaseUnavailable) -> str:
+    # Not the error's own message, whose retry hint speaks of SNS retrying.
+    if error.overloaded:
+        return "no database connection came free in time"
+    if error.conflict:
+        return "another writer held the same rows (the database broke a deadlock)"
+    return f"the database is unreachable ({error.problem})"
 
 
 def _shown(problem: Problem) -> dict[str, Any]:
