@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from app.commands.output import emit, emit_object, say
+from app.commands.output import console, emit, emit_object, say
 from app.commands.running import BAD_INPUT, NO_DATABASE, OK, fail, load_settings, with_database
 from app.logs import configure_logging
 
@@ -89,7 +89,9 @@ def _open(file: str) -> IO[bytes]:
 def _run(settings: Settings, stream: IO[bytes], *, accept: bool, batch_size: int) -> Tally:
     from rich.progress import Progress
 
-    with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+    # On stderr: stdout carries the summary (and rich's default console is stdout).
+    bar = console(err=True)
+    with Progress(console=bar, disable=not sys.stderr.isatty(), transient=True) as progress:
         return with_database(lambda db: _replay(db, settings, stream, progress, accept, batch_size))
 
 
