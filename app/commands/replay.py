@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from app.db import Database
-    from app.queues.replay import Tally
+    from app.queues.replay import ReplayTally
     from app.settings import Settings
 
 # app.queues.replay's DEFAULT_BATCH and MAX_BATCH, spelled here so `bouncer --help` imports
@@ -86,7 +86,7 @@ def _open(file: str) -> IO[bytes]:
         raise fail(f"cannot read {file}: {err.strerror or err}", BAD_INPUT) from None
 
 
-def _run(settings: Settings, stream: IO[bytes], *, accept: bool, batch_size: int) -> Tally:
+def _run(settings: Settings, stream: IO[bytes], *, accept: bool, batch_size: int) -> ReplayTally:
     from rich.progress import Progress
 
     # On stderr: stdout carries the summary (and rich's default console is stdout).
@@ -102,7 +102,7 @@ async def _replay(
     progress: Progress,
     accept: bool,
     batch_size: int,
-) -> Tally:
+) -> ReplayTally:
     from app.queues.replay import replay
     from app.queues.replay_lines import ReplayFile
     from app.services import Edges, build_queue_ingest, build_subscribing
@@ -132,7 +132,7 @@ def _size(stream: IO[bytes]) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _print(tally: Tally, fmt: SummaryFormat) -> None:
+def _print(tally: ReplayTally, fmt: SummaryFormat) -> None:
     from app.queues.replay import STATUSES
 
     summary = tally.summary()
@@ -153,7 +153,7 @@ def _print(tally: Tally, fmt: SummaryFormat) -> None:
         emit(problems, ("where", "status", "cause", "reason"), "table")
 
 
-def _verdict(tally: Tally, file: str, settings: Settings) -> int:
+def _verdict(tally: ReplayTally, file: str, settings: Settings) -> int:
     """The exit code, saying on stderr what is left to do."""
     from app import opening
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.errors import BouncerError, DatabaseUnavailable, Unavailable
 from app.ingest.queued import REFUSED, RETRY, QueueIngest, Taken
-from app.queues.replay_lines import Item
+from app.queues.replay_lines import FileMessage
 
 log = logging.getLogger("bouncer.replay")
 
@@ -40,19 +40,19 @@ class Problem:
 
     @property
     def where(self) -> str:
-        return Item(self.line, self.index).where
+        return FileMessage(self.line, self.index).where
 
 
 @dataclass(frozen=True, slots=True)
 class Stopped:
     """The database was lost at ``at``: nothing from there on was taken."""
 
-    at: Item
+    at: FileMessage
     error: DatabaseUnavailable
 
 
 @dataclass
-class Tally:
+class ReplayTally:
     counts: Counter[str] = field(default_factory=Counter)
     refused_by_cause: Counter[str] = field(default_factory=Counter)
     refused: list[Problem] = field(default_factory=list)
@@ -63,7 +63,7 @@ class Tally:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def count(self, item: Item, taken: Taken) -> None:
+    def count(self, item: FileMessage, taken: Taken) -> None:
         self.counts[taken.status] += 1
         if taken.status == REFUSED:
             self.refused_by_cause[taken.cause or "error"] += 1
@@ -112,16 +112,16 @@ def _shown(problem: Problem) -> dict[str, Any]:
 
 
 async def replay(
-    items: Iterable[Item],
+    items: Iterable[FileMessage],
     ingest: QueueIngest,
     *,
     batch_size: int = DEFAULT_BATCH,
-    on_batch: Callable[[Tally], None] | None = None,
-) -> Tally:
+    on_batch: Callable[[ReplayTally], None] | None = None,
+) -> ReplayTally:
     """Takes every body of ``items``, ``batch_size`` a transaction, until the end or the
-    database is lost (``Tally.stopped``); ``on_batch`` is told after each batch."""
-    tally = Tally()
-    batch: list[Item] = []
+    database is lost (``ReplayTally.stopped``); ``on_batch`` is told after each batch."""
+    tally = ReplayTally()
+    batch: list[FileMessage] = []
     bodies = 0
     for item in items:
         # Unreadable lines wait in the batch too, so the tally keeps the file's order.
@@ -138,7 +138,7 @@ async def replay(
     return tally
 
 
-async def _take(batch: list[Item], ingest: QueueIngest, tally: Tally) -> bool:
+async def _take(batch: list[FileMessage], ingest: QueueIngest, tally: ReplayTally) -> bool:
     """Takes the batch's bodies in one transaction and counts each item; False, with
     ``tally.stopped`` set, once the database is lost."""
     taking = [item for item in batch if item.body is not None]
@@ -166,7 +166,11 @@ async def _take(batch: list[Item], ingest: QueueIngest, tally: Tally) -> bool:
 
 
 def _count(
-    batch: list[Item], outcomes: list[Taken], tally: Tally, *, until: Item | None = None
+    batch: list[FileMessage],
+    outcomes: list[Taken],
+    tally: ReplayTally,
+    *,
+    until: FileMessage | None = None,
 ) -> None:
     taken = iter(outcomes)
     for item in batch:
@@ -178,7 +182,7 @@ def _count(
             tally.count(item, next(taken))
 
 
-async def _alone(item: Item, ingest: QueueIngest) -> Taken:
+async def _alone(item: FileMessage, ingest: QueueIngest) -> Taken:
     try:
         [taken] = await ingest.take([item.body or ""])
     except DatabaseUnavailable:

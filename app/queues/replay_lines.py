@@ -31,7 +31,7 @@ _SPACE = " \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
+class FileMessage:
     """One body to take, or why there is none (``problem``: it is refused as malformed)."""
 
     line: int
@@ -46,7 +46,7 @@ class Item:
 
 
 class ReplayFile:
-    """Iterates the Items of a binary stream; ``position`` counts the bytes read so far.
+    """Iterates the FileMessages of a binary stream; ``position`` counts the bytes read so far.
 
     Raises InvalidInput for input it cannot read at all (UTF-16, a document too large).
     """
@@ -56,7 +56,7 @@ class ReplayFile:
         self._max = max_bytes
         self.position = 0
 
-    def __iter__(self) -> Iterator[Item]:
+    def __iter__(self) -> Iterator[FileMessage]:
         lines = self._lines()
         head: list[bytes | None] = []
         for number, line in lines:
@@ -73,15 +73,15 @@ class ReplayFile:
         for number, raw in itertools.chain([(len(head), first)], lines):
             yield from self._line(number, raw)
 
-    def _line(self, number: int, raw: bytes | None) -> Iterator[Item]:
+    def _line(self, number: int, raw: bytes | None) -> Iterator[FileMessage]:
         if raw is None:
-            yield Item(number, problem=f"the line is longer than {self._max_mib} MiB")
+            yield FileMessage(number, problem=f"the line is longer than {self._max_mib} MiB")
             return
         if not raw.strip():
             return
         value = _value_of(raw)
         if isinstance(value, _NotJson):
-            yield Item(number, problem=value.reason)
+            yield FileMessage(number, problem=value.reason)
             return
         yield from _items_of(value, raw.decode("utf-8"), number)
 
@@ -105,7 +105,7 @@ class ReplayFile:
 
     def _documents(
         self, head: list[bytes | None], rest: Iterator[tuple[int, bytes | None]]
-    ) -> Iterator[Item]:
+    ) -> Iterator[FileMessage]:
         """The input read whole: one JSON document or several in a row (a shell loop's
         ``>>``); when it is none, its lines one by one if they are a line file after all."""
         lines = list(head)
@@ -127,20 +127,20 @@ class ReplayFile:
             text = None
         documents = _documents_in(text) if text is not None else iter(())
         first = next(documents, None)
-        if text is None or (isinstance(first, Item) and _is_line_file(lines)):
+        if text is None or (isinstance(first, FileMessage) and _is_line_file(lines)):
             for number, raw in enumerate(lines, start=1):
                 yield from self._line(number, raw)
             return
         lines.clear()
         for found in itertools.chain([first] if first is not None else [], documents):
-            if isinstance(found, Item):
+            if isinstance(found, FileMessage):
                 yield found
             else:
                 yield from _items_of(*found)
 
 
-def _documents_in(text: str) -> Iterator[tuple[Any, str, int] | Item]:
-    """Each JSON document in ``text`` with its own text and first line; an Item saying
+def _documents_in(text: str) -> Iterator[tuple[Any, str, int] | FileMessage]:
+    """Each JSON document in ``text`` with its own text and first line; an FileMessage saying
     where the text stops being JSON ends it."""
     position, line = 0, 1
     while (start := _skip_space(text, position)) < len(text):
@@ -148,14 +148,14 @@ def _documents_in(text: str) -> Iterator[tuple[Any, str, int] | Item]:
         try:
             value, position = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as err:
-            yield Item(
+            yield FileMessage(
                 err.lineno,
                 problem=f"it is not JSON ({err.msg}: line {err.lineno} column {err.colno}); "
                 f"nothing after it was read (the document began at line {line})",
             )
             return
         except RecursionError:
-            yield Item(line, problem="its JSON nests too deeply; nothing after it was read")
+            yield FileMessage(line, problem="its JSON nests too deeply; nothing after it was read")
             return
         yield value, text[start:position], line
         line += text.count("\n", start, position)
@@ -189,11 +189,11 @@ def _value_of(raw: bytes) -> Any:
         return _NotJson("its JSON nests too deeply")
 
 
-def _items_of(value: Any, text: str, line: int) -> Iterator[Item]:
+def _items_of(value: Any, text: str, line: int) -> Iterator[FileMessage]:
     if isinstance(value, dict) and "Messages" in value and "Type" not in value:
         messages = value["Messages"]
         if not isinstance(messages, list):
-            yield Item(line, problem='"Messages" is not a list of SQS messages')
+            yield FileMessage(line, problem='"Messages" is not a list of SQS messages')
             return
         yield from _each(messages, line)
     elif isinstance(value, dict):
@@ -201,35 +201,35 @@ def _items_of(value: Any, text: str, line: int) -> Iterator[Item]:
     elif isinstance(value, list):
         yield from _each(value, line)  # `aws sqs receive-message --query Messages`
     else:
-        yield Item(line, problem=f"it is a JSON {_kind(value)}, not an object")
+        yield FileMessage(line, problem=f"it is a JSON {_kind(value)}, not an object")
 
 
-def _each(values: Iterable[Any], line: int) -> Iterator[Item]:
+def _each(values: Iterable[Any], line: int) -> Iterator[FileMessage]:
     for index, value in enumerate(values, start=1):
         if isinstance(value, dict):
             yield _item(value, json.dumps(value, ensure_ascii=False), line, index)
         else:
-            yield Item(line, index, problem=f"it is a JSON {_kind(value)}, not an object")
+            yield FileMessage(line, index, problem=f"it is a JSON {_kind(value)}, not an object")
 
 
-def _item(value: dict[str, Any], text: str, line: int, index: int | None) -> Item:
+def _item(value: dict[str, Any], text: str, line: int, index: int | None) -> FileMessage:
     if not _is_sqs_message(value):
-        return Item(line, index, body=text)
+        return FileMessage(line, index, body=text)
     body = value.get("Body")
     if not isinstance(body, str):
-        return Item(line, index, problem='an SQS message without a "Body" string')
+        return FileMessage(line, index, problem='an SQS message without a "Body" string')
     digest = value.get("MD5OfBody")
     # SQS's MD5OfBody is the MD5 of the body's UTF-8 bytes: a dump edited or cut since.
     # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Message.html
     if isinstance(digest, str) and digest.lower() != _md5(body):
-        return Item(
+        return FileMessage(
             line,
             index,
             problem="its MD5OfBody does not match its Body: the dump was changed after SQS "
             "wrote it; take the message from the queue again (or drop MD5OfBody to take it "
             "as it is)",
         )
-    return Item(line, index, body=body)
+    return FileMessage(line, index, body=body)
 
 
 def _is_sqs_message(value: dict[str, Any]) -> bool:

@@ -9,18 +9,18 @@ from typing import Any
 import pytest
 
 from app.errors import InvalidInput
-from app.queues.replay_lines import Item, ReplayFile
+from app.queues.replay_lines import FileMessage, ReplayFile
 from tests.queue_replay.conftest import sqs_message
 
 ENVELOPE = {"Type": "Notification", "MessageId": "m-1", "Message": "{}", "Signature": "c2ln"}
 BODY = json.dumps(ENVELOPE)
 
 
-def read(data: bytes, **kwargs: Any) -> list[Item]:
+def read(data: bytes, **kwargs: Any) -> list[FileMessage]:
     return list(ReplayFile(io.BytesIO(data), **kwargs))
 
 
-def shown(items: list[Item]) -> list[tuple[int, int | None, str | None, bool]]:
+def shown(items: list[FileMessage]) -> list[tuple[int, int | None, str | None, bool]]:
     """(line, message, body, refused) of each item."""
     return [(i.line, i.index, i.body, i.problem is not None) for i in items]
 
@@ -33,11 +33,11 @@ class TestLines:
     def test_a_body_is_taken_as_written(self) -> None:
         # Amazon signs the decoded values, but the exact text is what a queue delivered.
         text = '{"Type":"Notification",  "Message":"x\\u00e9"}'
-        assert read(text.encode()) == [Item(1, body=text)]
+        assert read(text.encode()) == [FileMessage(1, body=text)]
 
     def test_an_sqs_message_gives_its_body(self) -> None:
         line = json.dumps(sqs_message(BODY))
-        assert read(line.encode()) == [Item(1, body=BODY)]
+        assert read(line.encode()) == [FileMessage(1, body=BODY)]
 
     def test_an_sqs_message_whose_body_was_changed_is_refused(self) -> None:
         message = sqs_message(BODY) | {"Body": BODY + " "}
@@ -48,7 +48,7 @@ class TestLines:
     def test_without_md5_the_body_is_taken(self) -> None:
         message = sqs_message(BODY)
         del message["MD5OfBody"]
-        assert read(json.dumps(message).encode()) == [Item(1, body=BODY)]
+        assert read(json.dumps(message).encode()) == [FileMessage(1, body=BODY)]
 
     def test_an_sqs_message_without_a_body_string(self) -> None:
         [item] = read(json.dumps({"MessageId": "1", "Body": 3}).encode())
@@ -56,7 +56,7 @@ class TestLines:
 
     def test_an_envelope_that_happens_to_hold_body_is_an_envelope(self) -> None:
         text = json.dumps(ENVELOPE | {"Body": "x"})
-        assert read(text.encode()) == [Item(1, body=text)]
+        assert read(text.encode()) == [FileMessage(1, body=text)]
 
     def test_a_receive_message_answer_a_line_numbers_its_messages(self) -> None:
         answer = json.dumps({"Messages": [sqs_message(BODY, 1), sqs_message(BODY, 2)]})
@@ -84,7 +84,7 @@ class TestLines:
     def test_a_line_not_utf8_is_refused(self) -> None:
         [bad, good] = read(b'{"a": "\xff"}\n' + BODY.encode())
         assert "not UTF-8" in (bad.problem or "")
-        assert good == Item(2, body=BODY)
+        assert good == FileMessage(2, body=BODY)
 
     def test_a_line_too_long_is_refused_and_skipped(self) -> None:
         long = b'{"pad": "' + b"x" * 300 + b'"}'
@@ -154,7 +154,7 @@ class TestDocuments:
 
 class TestEncodings:
     def test_a_utf8_bom_is_dropped(self) -> None:
-        assert read(b"\xef\xbb\xbf" + BODY.encode()) == [Item(1, body=BODY)]
+        assert read(b"\xef\xbb\xbf" + BODY.encode()) == [FileMessage(1, body=BODY)]
 
     @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32-be"])
     def test_utf16_and_utf32_say_to_convert(self, encoding: str) -> None:
