@@ -4,6 +4,7 @@ them (SPEC §8), with a progress bar and a summary."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import sys
 from typing import IO, TYPE_CHECKING, Annotated, Literal
@@ -161,7 +162,7 @@ def _verdict(tally: ReplayTally, file: str, settings: Settings) -> int:
         at, error = tally.stopped.at, tally.stopped.error
         problem = opening.connection_problem(settings.database_url, error.__cause__ or error)
         done = tally.total - tally.counts["refused"] - tally.counts["retry"]
-        tail = f" (`tail -n +{at.line} {file} | bouncer replay -`)"
+        tail = f" (`tail -n +{at.line} {shlex.quote(file)} | bouncer replay -`)"
         raise fail(
             f"{problem or tally.summary()['stopped']['error']}. Stopped at {at.where}: "
             f"everything before it is taken ({done} stored or duplicate), nothing from it "
@@ -169,6 +170,11 @@ def _verdict(tally: ReplayTally, file: str, settings: Settings) -> int:
             f"{tail if at.index is None and file != '-' else ''}, or the whole input again: "
             "what is stored counts as duplicate.",
             NO_DATABASE,
+        )
+    if tally.counts["refused"]:
+        say(
+            f"error: {tally.counts['refused']} message(s) refused (the first are named in "
+            "the summary); the others took effect"
         )
     if tally.counts["retry"]:
         first = tally.retry[0]
@@ -178,10 +184,4 @@ def _verdict(tally: ReplayTally, file: str, settings: Settings) -> int:
             "replay the input again later"
         )
         return NO_DATABASE
-    if tally.counts["refused"]:
-        say(
-            f"error: {tally.counts['refused']} message(s) refused (the first are named in "
-            "the summary); the others took effect"
-        )
-        return BAD_INPUT
-    return OK
+    return BAD_INPUT if tally.counts["refused"] else OK

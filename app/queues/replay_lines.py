@@ -92,16 +92,25 @@ class ReplayFile:
     def _lines(self) -> Iterator[tuple[int, bytes | None]]:
         """Numbered lines without their ends; None for a line over the limit (skipped)."""
         number = 0
-        while chunk := self._stream.readline(self._max + 1):
+        while chunk := self._read(number + 1, self._max + 1):
             number += 1
             self.position += len(chunk)
             if len(chunk) <= self._max or chunk.endswith(b"\n"):
                 yield number, chunk.rstrip(b"\r\n")
                 continue
-            while (rest := self._stream.readline(self._max)) and not rest.endswith(b"\n"):
+            while (rest := self._read(number, self._max)) and not rest.endswith(b"\n"):
                 self.position += len(rest)
             self.position += len(rest)
             yield number, None
+
+    def _read(self, number: int, limit: int) -> bytes:
+        try:
+            return self._stream.readline(limit)
+        except OSError as err:  # a disk or a pipe failing under the file
+            raise InvalidInput(
+                f"reading the input failed at line {number} ({err.strerror or err}): "
+                "what came before it is taken; replay the input again once it can be read"
+            ) from None
 
     def _documents(
         self, head: list[bytes | None], rest: Iterator[tuple[int, bytes | None]]

@@ -96,6 +96,18 @@ class TestLines:
         ]
         assert "longer than" in (items[1].problem or "")
 
+    def test_a_read_failing_says_at_which_line(self) -> None:
+        class Failing(io.BytesIO):
+            def readline(self, size: int | None = -1) -> bytes:
+                if self.tell() > 0:
+                    raise OSError(5, "Input/output error")
+                return super().readline(size)
+
+        reader = iter(ReplayFile(Failing(f"{BODY}\n{BODY}\n".encode())))
+        assert next(reader) == FileMessage(1, body=BODY)
+        with pytest.raises(InvalidInput, match="failed at line 2 \\(Input/output error\\)"):
+            next(reader)
+
     def test_read_as_a_stream(self) -> None:
         data = "".join(f"{BODY}\n" for _ in range(1000)).encode()
         reader = ReplayFile(io.BytesIO(data))

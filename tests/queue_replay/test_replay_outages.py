@@ -67,14 +67,14 @@ def test_a_database_lost_mid_file_stops_saying_where_to_continue(
     monkeypatch.setattr(queued, "store_notifications", lose_second)
     emails = addresses(7)
     good = bounces(signer, emails)
-    path = write(lines(*good[:3], "not json", *good[3:]))
+    path = write(lines(*good[:3], "not json", *good[3:]), name="saved dump.jsonl")
     result, summary = replay.json(path, "--batch-size", "3")
     assert result.exit_code == 3, result.output
     # Lines 1-3 are the first batch; line 4 is refused; lines 5-7 were the batch lost.
     assert summary["stopped"]["line"] == 5
     assert (summary["processed"], summary["refused"], summary["total"]) == (3, 1, 4)
     assert "Stopped at line 5" in result.stderr
-    assert f"tail -n +5 {path} | bouncer replay -" in result.stderr
+    assert f"tail -n +5 '{path}' | bouncer replay -" in result.stderr
     assert "3 stored or duplicate" in result.stderr
     assert "or the whole input again: what is stored counts as duplicate" in result.stderr
     assert set(suppressed(database_url)) == set(emails[:3])
@@ -149,10 +149,12 @@ def test_a_certificate_host_down_leaves_those_messages_to_retry(
     replay: Replay, write: Any, signer: SnsSigner, database_url: str
 ) -> None:
     good = bounces(signer, ["kept@example.com"])
-    path = write(lines(elsewhere(signer, "later@example.com"), *good))
+    path = write(lines(elsewhere(signer, "later@example.com"), *good, "not json"))
     result, summary = replay.json(path, HTTPS_PROXY=DEAD_PROXY)
+    # Refused and left to retry: 3, since a later replay has work to do.
     assert result.exit_code == 3, result.output
-    assert (summary["retry"], summary["processed"], summary["refused"]) == (1, 1, 0)
+    assert (summary["retry"], summary["processed"], summary["refused"]) == (1, 1, 1)
+    assert "1 message(s) refused" in result.stderr
     [left] = summary["retry_messages"]
     assert (left["line"], left["cause"]) == (1, "unavailable")
     assert "SimpleNotificationService-x.pem" in left["reason"]
