@@ -80,6 +80,8 @@ def replay(
 
 def _open(file: str) -> IO[bytes]:
     if file == "-":
+        if sys.stdin.isatty():  # nothing piped in: say what it waits for
+            say("reading SES events from standard input; end it with Ctrl-D")
         return sys.stdin.buffer
     try:
         return open(file, "rb")  # closed by the caller, once replayed
