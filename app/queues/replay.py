@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import BouncerError, DatabaseUnavailable, Unavailable
+from app.errors import DatabaseUnavailable
 from app.ingest.queued import REFUSED, RETRY, QueueIngest, Taken
 from app.queues.replay_lines import FileMessage
 
@@ -145,16 +145,9 @@ async def _take(batch: list[FileMessage], ingest: QueueIngest, tally: ReplayTall
     outcomes: list[Taken] = []
     try:
         if taking:
-            try:
-                outcomes = await ingest.take([item.body or "" for item in taking])
-            except DatabaseUnavailable:
-                raise
-            except BouncerError:
-                # Handling a SubscriptionConfirmation (confirming it through SNS) may raise
-                # out of the batch: each body again on its own, so only that one is left
-                # out. Taking again is safe: whatever was stored counts as duplicate.
-                for item in taking:
-                    outcomes.append(await _alone(item, ingest))
+            # A confirmation that cannot be made is that body's answer (QueueIngest), so
+            # only the database can fail the batch.
+            outcomes = await ingest.take([item.body or "" for item in taking])
     except DatabaseUnavailable as err:
         at = taking[len(outcomes)]
         _count(batch, outcomes, tally, until=at)
@@ -180,15 +173,3 @@ def _count(
             tally.count(item, Taken(REFUSED, "unknown", None, "malformed", item.problem))
         else:
             tally.count(item, next(taken))
-
-
-async def _alone(item: FileMessage, ingest: QueueIngest) -> Taken:
-    try:
-        [taken] = await ingest.take([item.body or ""])
-    except DatabaseUnavailable:
-        raise
-    except Unavailable as err:  # SNS or the SubscribeURL host: try again later
-        return Taken(RETRY, "sns", None, err.cause, err.message)
-    except BouncerError as err:
-        return Taken(REFUSED, "sns", None, err.cause, err.message)
-    return taken
