@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.commands import consume, reports, subscriptions, suppressions
+from app.commands import consume, replay, reports, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.errors import StartupError
 from app.logs import configure_logging
@@ -36,6 +36,7 @@ cli.add_typer(suppressions.app, name="suppressions")
 cli.add_typer(subscriptions.app, name="subscriptions")
 reports.register(cli)
 consume.register(cli)
+replay.register(cli)
 
 
 @cli.command()

@@ -117,10 +117,18 @@ class QueueIngest:
 
     async def _subscription(self, message: SnsMessage) -> Taken:
         # As /sns does (SPEC §2, §8): confirmed only for an allowed topic, already checked.
-        if message.type == SnsMessageType.SUBSCRIPTION_CONFIRMATION:
-            status = await self.subscribing.subscribe(message)
-        else:
-            status = await self.subscribing.unsubscribed(message)
+        # Its own unit of work: what it raises is this message's answer, not the batch's.
+        try:
+            if message.type == SnsMessageType.SUBSCRIPTION_CONFIRMATION:
+                status = await self.subscribing.subscribe(message)
+            else:
+                status = await self.subscribing.unsubscribed(message)
+        except DatabaseUnavailable:
+            raise
+        except Unavailable as err:  # SNS or the SubscribeURL unreachable: try later
+            return _failed(RETRY, "sns", message.message_id, err)
+        except BouncerError as err:
+            return _failed(REFUSED, "sns", message.message_id, err)
         log.info("SNS %s %s: %s", message.type, message.message_id, status)
         return Taken(status, "sns", message.message_id)
 

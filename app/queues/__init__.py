@@ -1,2 +1,1 @@
-"""Taking SES events from queues and files (SPEC §8): `bouncer consume`'s loop and
-`bouncer replay`."""
+"""Taking SES events from queues and files (SPEC §8): the consumer's loop and replay."""
