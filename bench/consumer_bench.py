@@ -216,6 +216,41 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def measure(
+    dbs: list[str],
+    *,
+    events: int,
+    per_queue: int = 50,
+    max_in_flight: int = 4,
+    timeout: float = 300,
+) -> dict[str, Any]:
+    """The consumer's figures on each of ``dbs`` (PostgreSQL skipped when unreachable),
+    and moto's own floor for the same layout of queues."""
+    args = argparse.Namespace(per_queue=per_queue, max_in_flight=max_in_flight, timeout=timeout)
+    signer = SnsSigner.create()
+    results = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        cert_dir = tmp / "certs"
+        cert_dir.mkdir()
+        signer.write_cert(cert_dir)
+        bodies = [body for body, _ in presign(signer, events)]
+        floor = moto_floor(bodies, tmp=tmp, args=args)
+        for db in dbs:
+            if db == "postgresql" and not asyncio.run(pg_available()):
+                print("PostgreSQL unreachable: skipped", file=sys.stderr)
+                continue
+            results.append(drain(db, bodies=bodies, cert_dir=cert_dir, tmp=tmp, args=args))
+    return {
+        "bench": "consumer",
+        "events": events,
+        "queues": _queues(events, args),
+        "max_in_flight": max_in_flight,
+        "moto_floor_messages_per_s": round(floor),
+        "results": results,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql,sqlite")
@@ -224,28 +259,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-in-flight", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args(argv)
-    signer = SnsSigner.create()
-    results = []
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        cert_dir = tmp / "certs"
-        cert_dir.mkdir()
-        signer.write_cert(cert_dir)
-        bodies = [body for body, _ in presign(signer, args.events)]
-        floor = moto_floor(bodies, tmp=tmp, args=args)
-        for db in args.db.split(","):
-            if db == "postgresql" and not asyncio.run(pg_available()):
-                print("PostgreSQL unreachable: skipped", file=sys.stderr)
-                continue
-            results.append(drain(db, bodies=bodies, cert_dir=cert_dir, tmp=tmp, args=args))
-    summary = {
-        "bench": "consumer",
-        "events": args.events,
-        "queues": _queues(args.events, args),
-        "max_in_flight": args.max_in_flight,
-        "moto_floor_messages_per_s": round(floor),
-        "results": results,
-    }
+    summary = measure(
+        args.db.split(","),
+        events=args.events,
+        per_queue=args.per_queue,
+        max_in_flight=args.max_in_flight,
+        timeout=args.timeout,
+    )
     print(json.dumps(summary))
 
 

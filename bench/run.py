@@ -35,6 +35,7 @@ from bench.common import (
     reset_pg_database,
     write_requests,
 )
+from bench.consumer_bench import measure as measure_consumer
 from bench.floor_app import create_table
 from bench.list_bench import run_list
 from bench.list_bench import table as list_table
@@ -46,6 +47,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "check_rows": 100_000, "single_iters": 2000, "bulk_iters": 10, "http_bulk_iters": 5,
         "list_rows": 1_000_000, "list_runs": 1, "lookup_iters": 1000, "lookup_runs": 1,
         "batch_events": 20_000,
+        "consumer_events": 5_000,
         "lookup_rows": {"postgresql": [10_000, 100_000], "sqlite": [10_000, 100_000]},
     },
     "full": {
@@ -53,6 +55,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "check_rows": 1_000_000, "single_iters": 10000, "bulk_iters": 20, "http_bulk_iters": 10,
         "list_rows": 1_000_000, "list_runs": 2, "lookup_iters": 2000, "lookup_runs": 2,
         "batch_events": 100_000,
+        "consumer_events": 20_000,
         "lookup_rows": {"postgresql": [10_000, 10_000_000], "sqlite": [10_000, 1_000_000]},
     },
 }  # fmt: skip
@@ -325,6 +328,22 @@ def table(summary: list[dict[str, Any]], cfg: dict[str, Any], workers: int) -> s
                 else "-"
             ),
         )
+    if any("consumer" in s for s in summary):
+        row(
+            "consume: events/s from SQS, one process (beside /sns's saturation above)",
+            lambda s: (
+                f"{fmt(s['consumer']['events_per_s'])} (moto_server's own floor "
+                f"{fmt(s['consumer']['moto_floor'])} msg/s)"
+                if "consumer" in s
+                else "-"
+            ),
+        )
+        row(
+            "consume: the consumer's CPU per event",
+            lambda s: (
+                fmt(s["consumer"]["consumer_cpu_ms_per_event"], " ms") if "consumer" in s else "-"
+            ),
+        )
     if any("batch" in s for s in summary):
         row(
             "batch API: events/s, batches of 100 (target >= 5,000 on PG)",
@@ -373,6 +392,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-check", action="store_true")
     parser.add_argument("--skip-list", action="store_true", help="no list-at-scale runs")
     parser.add_argument("--skip-batch", action="store_true", help="no batch API run")
+    parser.add_argument(
+        "--skip-consumer", action="store_true", help="no `bouncer consume` run (SQS, moto_server)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     args = parser.parse_args(argv)
     profile = "full" if args.full else "quick"
@@ -464,6 +486,15 @@ def main(argv: list[str] | None = None) -> None:
                 )
             if db == "postgresql":
                 asyncio.run(drop_pg_database())
+        if not args.skip_consumer:
+            log(f"bouncer consume on {', '.join(dbs)} ({cfg['consumer_events']:,} events)")
+            results["consumer"] = measure_consumer(dbs, events=cfg["consumer_events"])
+            by_db = {r["db"]: r for r in results["consumer"]["results"]}
+            for s in summary:
+                if s["db"] in by_db:
+                    s["consumer"] = by_db[s["db"]] | {
+                        "moto_floor": results["consumer"]["moto_floor_messages_per_s"]
+                    }
         if not args.skip_list:
             log(f"list at scale on {', '.join(dbs)} ({cfg['list_rows']:,} rows)")
             results["list"] = run_list(
