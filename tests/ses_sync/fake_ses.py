@@ -48,7 +48,8 @@ class Call:
 
     operation: str
     method: str
-    path: str
+    path: str  # decoded
+    raw_path: str  # as sent, percent-encoded
     query: dict[str, list[str]]
     body: dict[str, Any] | None
     email: str | None
@@ -192,7 +193,8 @@ def _handler(fake: FakeSes) -> type[BaseHTTPRequestHandler]:
             call = Call(
                 operation=operation,
                 method=self.command,
-                path=parts.path,
+                path=unquote(parts.path),
+                raw_path=parts.path,
                 query=parse_qs(parts.query),
                 body=json.loads(raw) if raw else None,
                 email=email,

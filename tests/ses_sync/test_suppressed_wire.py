@@ -292,11 +292,17 @@ class TestLiveFake:
         assert [entry.email for entry in entries] == ["new@x.org"]
         assert fake_ses.calls[0].query["StartDate"] == ["2026-02-28T12:00:00.250000Z"]
 
+    @pytest.mark.parametrize(
+        ("email", "path"),
+        [
+            ("Ann+News@Example.com", "Ann%2BNews%40Example.com"),
+            ("Zoë/x@Bücher.de", "Zo%C3%AB%2Fx%40B%C3%BCcher.de"),
+        ],
+    )
     def test_put_get_delete_round_trip_with_the_exact_case(
-        self, fake_ses: FakeSes, fake_client: SESV2Client
+        self, fake_ses: FakeSes, fake_client: SESV2Client, email: str, path: str
     ) -> None:
         fake_ses.clock = lambda: AT
-        email = "Ann+News@Example.com"
         suppressed.put_suppressed(fake_client, email, "COMPLAINT")
         put = fake_ses.calls[-1]
         assert (put.method, put.path) == ("PUT", "/v2/email/suppression/addresses")
@@ -306,7 +312,7 @@ class TestLiveFake:
         assert suppressed.get_suppressed(fake_client, email.lower()) is None
         assert suppressed.delete_suppressed(fake_client, email.lower()) is False
         assert suppressed.delete_suppressed(fake_client, email) is True
-        assert fake_ses.calls[-1].path == "/v2/email/suppression/addresses/Ann%2BNews%40Example.com"
+        assert fake_ses.calls[-1].raw_path == f"/v2/email/suppression/addresses/{path}"
         assert fake_ses.entries == {}
         assert suppressed.delete_suppressed(fake_client, email) is False
 
