@@ -55,7 +55,7 @@ SUPPRESSION_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1},
 )
 # SES's management API shares the account's per-second request rate with every other
-# caller, so a sync backs off longer than a send: about a minute in all before giving up.
+# caller, so a sync backs off longer than a send: 24 to 47 s in all before giving up.
 SYNC_BACKOFF = Backoff(retries=6, base=1.0, cap=16.0)
 
 # TooManyRequestsException is SES v2's own (HTTP 429); the rest are the codes botocore's
