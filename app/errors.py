@@ -15,6 +15,7 @@ BouncerError(message)                      500 (never raised as such)
 ├── NotFound                               404
 ├── BodyStalled                            408  the client stopped sending its body
 ├── AllRecipientsSuppressed                409  SES is not called
+├── SyncBusy                               409  another SES list sync pass is running
 ├── BodyTooLarge                           413
 ├── InvalidInput                           422  names the field
 ├── SesRejected(ses_code)                  502
@@ -120,6 +121,14 @@ class AllRecipientsSuppressed(BouncerError):
             "message": self.message,
             "suppressed": [{"email": e, "reason": r} for e, r in self.suppressed],
         }
+
+
+class SyncBusy(BouncerError):
+    """A pass over SES's account-level suppression list is already running (on this
+    replica or another) and the caller chose not to wait for it (SPEC §7)."""
+
+    status_code = 409
+    cause = "sync_busy"
 
 
 class BodyTooLarge(BouncerError):
