@@ -7,6 +7,7 @@ replace ``Edges``, never a service.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from app.db import Database
 from app.ingest import Ingest
 from app.scrape import ListGauges
 from app.sending import SesSender
+from app.ses import suppressed
+from app.ses_sync import SesSync
 from app.settings import Settings
 from app.sns.certificates import CertificateStore
 from app.sns.confirmation import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
@@ -174,3 +177,18 @@ def build_ingest(
         ),
         clock=edges.clock,
     )
+
+
+def build_ses_sync(
+    settings: Settings,
+    database: Database,
+    *,
+    client_factory: Callable[[str], SESV2Client] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> SesSync:
+    """The SES list sync (SPEC §7); by default its clients are SES's in each region (or
+    SES_ENDPOINT_URL's, an emulator), on the standard AWS credential chain."""
+    factory = client_factory or functools.partial(
+        suppressed.make_client, endpoint_url=settings.SES_ENDPOINT_URL
+    )
+    return SesSync.from_settings(settings, database, client_factory=factory, clock=clock)

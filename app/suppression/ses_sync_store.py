@@ -39,14 +39,25 @@ async def held(
     """bouncer's active entries a plan compares with SES's ``ses_keys``: every bounce and
     complaint, and whatever else SES holds too; ``noted`` when the entry's history already
     has a line by ``actor`` (the sync in this region) since the entry was last added."""
-    query = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(_ACTIVE)
-    pushable = query.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
-    found: dict[str, Reason] = dict((await session.execute(pushable, {"now": now})).tuples().all())
-    for chunk in _chunks([key for key in ses_keys if key not in found]):
-        rows = await session.execute(query.where(_SUPPRESSION.c.email.in_(chunk)), {"now": now})
-        found.update(dict(rows.tuples().all()))
+    pushable = _ACTIVE_REASONS.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
+    found: dict[str, Reason] = dict((await session.execute(pushable, {"now": now})).all())
+    found.update(await active(session, [key for key in ses_keys if key not in found], now=now))
     noted = await _noted(session, [key for key in ses_keys if key in found], actor=actor)
     return {email: Held(Reason(reason), email in noted) for email, reason in found.items()}
+
+
+_ACTIVE_REASONS = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(_ACTIVE)
+
+
+async def active(
+    session: AsyncSession, keys: Collection[str], *, now: datetime
+) -> dict[str, Reason]:
+    """The reason of each of ``keys`` that has an active entry."""
+    found: dict[str, Reason] = {}
+    for chunk in _chunks(keys):
+        query = _ACTIVE_REASONS.where(_SUPPRESSION.c.email.in_(chunk))
+        found.update(dict((await session.execute(query, {"now": now})).all()))
+    return found
 
 
 async def _noted(session: AsyncSession, keys: Collection[str], *, actor: str) -> set[str]:
@@ -84,7 +95,7 @@ async def removals(session: AsyncSession, keys: Collection[str]) -> dict[str, da
             .where(lines.action == ChangeAction.REMOVED, lines.email.in_(chunk))
             .group_by(lines.email)
         )
-        found.update(dict((await session.execute(query)).tuples().all()))
+        found.update(dict((await session.execute(query)).all()))
     return found
 
 
