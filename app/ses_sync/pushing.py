@@ -22,11 +22,12 @@ from app.errors import SesListUnavailable
 from app.ses import suppressed
 from app.ses.suppressed import Pacing, SesReason
 from app.ses_sync.reports import RegionReport
-from app.suppression import ses_mirror_store, ses_outbox_store, ses_sync_store
+from app.suppression import ses_mirror_store, ses_notes, ses_outbox_store, ses_sync_store
+from app.suppression.effects import ChangeLine
 from app.suppression.ses_mirror_store import MirrorRow
 from app.suppression.ses_outbox_store import Waiting
 from app.suppression.ses_plan import Plan, ToDelete
-from app.vocabulary import Reason
+from app.vocabulary import ChangeAction, Reason
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
@@ -156,9 +157,20 @@ class Pusher:
             await self._remember(done)
 
     async def _remember(self, rows: Sequence[MirrorRow]) -> None:
-        if rows:
-            async with self.database.session() as session:
-                await ses_mirror_store.merge(session, self.region, rows)
+        """The mirror holds what was put, and each entry's history says SES holds it now
+        (so no pass notes it again)."""
+        if not rows:
+            return
+        actor = ses_notes.sync_actor(self.region)
+        lines = [
+            ChangeLine(
+                row.key, ChangeAction.NOTED, actor, note=ses_notes.pushed(self.region, row.reason)
+            )
+            for row in rows
+        ]
+        async with self.database.session() as session:
+            await ses_mirror_store.merge(session, self.region, rows)
+            await ses_sync_store.add_lines(session, lines, now=self.clock())
 
     def _failed(self, err: SesListUnavailable, email: str) -> SesListUnavailable:
         self.report.failed += 1

@@ -41,6 +41,10 @@ def pulled(region: str, ses_reason: str, last_update: datetime) -> str:
     )
 
 
+def pushed(region: str, ses_reason: str) -> str:
+    return f"put into SES's account-level suppression list in {region} ({ses_reason})"
+
+
 def held_too(region: str, ses_emails: Sequence[str], ses_reason: str, last_update: datetime) -> str:
     forms = ", ".join(ses_emails)
     return (
