@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from app.db import Database
 from app.errors import InvalidInput, SyncBusy
 from app.services import build_ses_sync
-from app.ses_sync import Direction
+from app.ses_sync import Direction, SesSync
 from tests.conftest import SettableClock, make_settings
 from tests.ses_sync.conftest import SECOND_REGION, T0, MakeSync
 from tests.ses_sync.fake_ses import Call, FakeSes, running_fake_ses
+from tests.ses_sync.tables import add
 
 SES_TIME = T0 - timedelta(days=3)
 
@@ -151,3 +154,34 @@ class TestBuilder:
         report = await sync.run_pass()
         assert report.regions[0].pulled == 1
         assert fake_ses.calls[0].authorization.startswith("AWS4-HMAC-SHA256")
+
+
+class TestAgainstTheModel:
+    """The pass's requests checked against botocore's sesv2 model (Stubber)."""
+
+    async def test_a_both_pass_asks_exactly_this(
+        self, database: Database, aws_env: None, clock: SettableClock
+    ) -> None:
+        await add(database, "Hard@Example.com", "complaint", now=T0 - timedelta(days=1))
+        client = boto3.client("sesv2", region_name="us-east-1")
+        with Stubber(client) as stubber:
+            stubber.add_response(
+                "list_suppressed_destinations",
+                {"SuppressedDestinationSummaries": []},
+                {"PageSize": 1000},
+            )
+            stubber.add_response(
+                "put_suppressed_destination",
+                {},
+                {"EmailAddress": "hard@example.com", "Reason": "COMPLAINT"},
+            )
+            sync = SesSync(
+                database=database,
+                regions=["us-east-1"],
+                mode="both",
+                client_factory=lambda region: client,
+                clock=clock,
+            )
+            report = await sync.run_pass()
+            stubber.assert_no_pending_responses()
+        assert report.regions[0].pushed == 1
