@@ -34,9 +34,11 @@ async def pull(
     for start in range(0, len(pulls), BATCH):
         batch = pulls[start : start + BATCH]
         now = clock()
+        keys = [item.email for item in batch]
         async with database.session() as session:
-            current = await ses_sync_store.locked(session, [item.email for item in batch])
-            new, revived = pulled_entries(batch, current, region=region, now=now)
+            current = await ses_sync_store.locked(session, keys)
+            removed = await ses_sync_store.removals(session, keys)
+            new, revived = pulled_entries(batch, current, removed, region=region, now=now)
             await ses_sync_store.add_pulled(
                 session, new, revived, actor=ses_notes.sync_actor(region), now=now
             )
@@ -46,16 +48,24 @@ async def pull(
 
 
 def pulled_entries(
-    pulls: Sequence[ToPull], current: Mapping[str, Current], *, region: str, now: datetime
+    pulls: Sequence[ToPull],
+    current: Mapping[str, Current],
+    removed: Mapping[str, datetime],
+    *,
+    region: str,
+    now: datetime,
 ) -> tuple[list[NewEntry], list[NewEntry]]:
-    """(new entries, entries reviving an expired one) for the pulls; an address that has
-    an active entry by now (an SNS bounce since the plan was made) is left as it is:
-    neither side's reason is overwritten, and the next pass notes it."""
+    """(new entries, entries reviving an expired one) for the pulls, as they stand now
+    (the plan was made before): an address that has an active entry (an SNS bounce came)
+    is left as it is, neither side's reason overwritten, and the next pass notes it; one
+    removed since SES last updated it (added and removed meanwhile) stays removed."""
     new: list[NewEntry] = []
     revived: list[NewEntry] = []
     for item in pulls:
         found = current.get(item.email)
         if found is not None and found.is_active(now):
+            continue
+        if (removed_at := removed.get(item.email)) is not None and item.created_at <= removed_at:
             continue
         entry = NewEntry(
             email=item.email,

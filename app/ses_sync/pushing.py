@@ -136,7 +136,15 @@ class Pusher:
     async def _put(self, puts: Sequence[tuple[str, SesReason]]) -> None:
         done: list[MirrorRow] = []
         try:
-            for key, reason in puts:
+            for key, _ in puts:
+                # Checked again just before its call: the list of puts may take minutes to
+                # get through SES's rate, and an address removed meanwhile must not go in
+                # (SES would then date it after the removal, and the next pass pull it back).
+                started = self.clock()
+                async with self.database.read() as session:
+                    still = await ses_sync_store.active(session, [key], now=started)
+                if key not in still or (reason := _TO_SES.get(still[key])) is None:
+                    continue
                 try:
                     await asyncio.to_thread(
                         suppressed.put_suppressed, self.client, key, reason, pacing=self.pacing
@@ -146,8 +154,9 @@ class Pusher:
                     if err.is_region_wide:
                         raise
                     continue
-                # SES dates the entry itself; the next read brings its exact LastUpdateTime.
-                done.append(MirrorRow(key, key, reason, self.clock()))
+                # SES dates the entry itself, no earlier than the call's start; the next
+                # read brings its exact LastUpdateTime.
+                done.append(MirrorRow(key, key, reason, started))
                 self.report.pushed += 1
                 self.progress("pushed", 1)
                 if len(done) >= _FLUSH_EVERY:

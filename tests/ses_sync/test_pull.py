@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.db import Database
-from app.ses_sync import Direction
+from app.ses_sync import Direction, pulling
 from app.suppression import ses_notes
+from app.suppression.effects import Current
+from app.suppression.ses_plan import ToPull
 from app.vocabulary import Reason, Source
 from tests.conftest import SettableClock
 from tests.ses_sync.conftest import T0, MakeSync
@@ -233,3 +235,24 @@ class TestRemovalMemory:
             None,
             SES_TIME,
         )
+
+
+class TestPulledEntries:
+    """pulling.pulled_entries: the plan's pulls as they stand when written (pure)."""
+
+    def test_decided_again_on_the_entry_and_the_removals_found(self) -> None:
+        pulls = [
+            ToPull(f"{name}@x.org", f"{name.title()}@x.org", Reason.BOUNCE, SES_TIME)
+            for name in ("new", "expired", "active", "removed", "stale")
+        ]
+        current = {
+            "expired@x.org": Current("manual", "api", T0 - timedelta(hours=1)),
+            "active@x.org": Current("bounce", "sns", None),
+        }
+        removed = {"removed@x.org": SES_TIME, "stale@x.org": SES_TIME - timedelta(seconds=1)}
+        new, revived = pulling.pulled_entries(pulls, current, removed, region="r-1", now=T0)
+        assert [entry.email for entry in new] == ["new@x.org", "stale@x.org"]
+        assert [entry.email for entry in revived] == ["expired@x.org"]
+        assert {(e.source, e.created_at, e.updated_at) for e in new + revived} == {
+            ("sync", SES_TIME, T0)
+        }

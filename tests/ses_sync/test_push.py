@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,8 +14,9 @@ from app.ses_sync import Direction
 from app.suppression import entries
 from app.vocabulary import Source
 from tests.conftest import SettableClock
+from tests.databases import run_isolated
 from tests.ses_sync.conftest import SECOND_REGION, T0, MakeSync
-from tests.ses_sync.fake_ses import REGION, FakeSes, running_fake_ses
+from tests.ses_sync.fake_ses import REGION, Call, FakeSes, running_fake_ses
 from tests.ses_sync.tables import add, entry, history, remove, snapshot
 
 SES_TIME = T0 - timedelta(days=3)
@@ -298,3 +300,47 @@ class TestRegions:
             "suppression": [],
             "ses_mirror": [],
         }
+
+
+@dataclass
+class RemovingFake(FakeSes):
+    """Removes ``victim`` in bouncer (from another thread, on its own connection) while
+    SES answers the first Put: an operator acting while a pass is under way."""
+
+    database_url: str = ""
+    victim: str = ""
+    removed: bool = False
+
+    def answer(self, call: Call) -> tuple[int, dict[str, object] | None, str | None]:
+        answer = super().answer(call)
+        if call.operation == "PutSuppressedDestination" and not self.removed:
+            self.removed = True
+            run_isolated(lambda: self._remove())
+        return answer
+
+    async def _remove(self) -> None:
+        database = Database(self.database_url)
+        try:
+            at = datetime.now(UTC)
+            assert await remove(database, self.victim, now=at, regions=(REGION,))
+        finally:
+            await database.dispose()
+
+
+class TestRemovalWhileAPassRuns:
+    async def test_an_address_removed_during_the_puts_is_not_put(
+        self, make_sync: MakeSync, database: Database, database_url: str, aws_env: None
+    ) -> None:
+        fake = RemovingFake(database_url=database_url, victim="b@example.com")
+        await add(database, "a@example.com", "bounce", now=EARLIER)
+        await add(database, "b@example.com", "bounce", now=EARLIER)
+        with running_fake_ses(fake):
+            # No transaction is open while SES answers, so the removal is not kept waiting.
+            report = await make_sync(mode="both", fakes={REGION: fake}).run_pass()
+            assert report.regions[0].pushed == 1
+            assert list(fake.entries) == ["a@example.com"]
+            assert len((await snapshot(database, "ses_outbox"))["ses_outbox"]) == 1
+            later = await make_sync(mode="both", fakes={REGION: fake}).run_pass()
+        assert (later.regions[0].deleted, later.regions[0].pushed) == (0, 0)
+        assert (await snapshot(database, "ses_outbox"))["ses_outbox"] == []
+        assert await entry(database, "b@example.com") is None
