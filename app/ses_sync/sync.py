@@ -110,7 +110,7 @@ class SesSync:
         (stages ``read``, ``pulled``, ``pushed``, ``deleted``; ``count`` is the advance).
         """
         chosen = self._chosen(regions)
-        direction = direction or self.default_direction
+        direction = _direction(direction) if direction else self.default_direction
         async with self.lock.held(wait=wait):
             reports: list[RegionReport] = []
             unreachable: list[SesListUnavailable] = []
@@ -171,3 +171,14 @@ class SesSync:
             yield RegionPass(region, client, self.database, self.clock, self.pacing, on_progress)
         finally:
             client.close()
+
+
+def _direction(given: str) -> Direction:
+    """``given`` as a Direction (a front door may pass its plain string)."""
+    try:
+        return Direction(given)
+    except ValueError:
+        choices = ", ".join(Direction)
+        raise InvalidInput(
+            f"unknown direction {given!r}: use one of {choices}", field="direction"
+        ) from None

@@ -185,3 +185,12 @@ class TestAgainstTheModel:
             report = await sync.run_pass()
             stubber.assert_no_pending_responses()
         assert report.regions[0].pushed == 1
+
+
+async def test_a_direction_given_as_text(make_sync: MakeSync, fake_ses: FakeSes) -> None:
+    sync = make_sync(mode="both")
+    assert (await sync.run_pass(direction="pull")).direction is Direction.PULL  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as caught:
+        await sync.run_pass(direction="sideways")  # type: ignore[arg-type]
+    assert caught.value.field == "direction"
+    assert "use one of pull, push, both" in caught.value.message
