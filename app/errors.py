@@ -15,6 +15,7 @@ BouncerError(message)                      500 (never raised as such)
 ├── NotFound                               404
 ├── BodyStalled                            408  the client stopped sending its body
 ├── AllRecipientsSuppressed                409  SES is not called
+├── SyncOff                                409  POST /v1/ses/sync with SES_SYNC=off
 ├── SyncBusy                               409  another SES list sync pass is running
 ├── BodyTooLarge                           413
 ├── InvalidInput                           422  names the field
@@ -121,6 +122,11 @@ class AllRecipientsSuppressed(BouncerError):
             "message": self.message,
             "suppressed": [{"email": e, "reason": r} for e, r in self.suppressed],
         }
+
+
+class SyncOff(BouncerError):
+    status_code = 409
+    cause = "sync_off"
 
 
 class SyncBusy(BouncerError):

@@ -58,12 +58,15 @@ class Edges:
     credentials, so SubscribeURLs are requested instead).
     ``ses_client``: SES v2 for /v1/send (None: built from the settings on the first send).
     ``clock``: the time SNS messages are checked and stored at.
+    ``ses_sync_clients``: SES v2 clients by region for the suppression-list sync (None:
+    built from the settings and the credentials, SES_ENDPOINT_URL included).
     """
 
     http_transport: httpx.AsyncBaseTransport | None = None
     sns_client_factory: SnsClientFactory | Lookup | None = Lookup.FROM_CREDENTIALS
     ses_client: SESV2Client | None = None
     clock: Callable[[], datetime] = utcnow
+    ses_sync_clients: Callable[[str], SESV2Client] | None = None
 
     def http_client(self) -> httpx.AsyncClient:
         """The client for certificates and SubscribeURLs: short time-outs, no redirects."""
@@ -87,6 +90,7 @@ class Services:
     subscribing: Subscribing
     sender: SesSender
     gauges: ListGauges
+    ses_sync: SesSync
 
     async def aclose(self) -> None:
         # Each closed whatever the one before raised: a failing sender must not leave the
@@ -126,6 +130,9 @@ async def build_services(
             subscribing=subscribing,
             sender=SesSender.from_settings(settings, database, client=edges.ses_client),
             gauges=ListGauges(),
+            ses_sync=build_ses_sync(
+                settings, database, client_factory=edges.ses_sync_clients, clock=edges.clock
+            ),
         )
     except BaseException:
         await http.aclose()
