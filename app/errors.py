@@ -17,9 +17,12 @@ BouncerError(message)                      500 (never raised as such)
 ├── NotFound                               404
 ├── BodyStalled                            408  the client stopped sending its body
 ├── AllRecipientsSuppressed                409  SES is not called
+├── SyncOff                                409  POST /v1/ses/sync with SES_SYNC=off
+├── SyncBusy                               409  another SES list sync pass is running
 ├── BodyTooLarge                           413
 ├── InvalidInput                           422  names the field
 ├── SesRejected(ses_code)                  502
+├── SesListUnavailable(ses_code)           502  SES's suppression list cannot be read or changed
 └── Unavailable                            503  a dependency is down or busy: retry (Retry-After)
     └── DatabaseUnavailable                503  raised once, where sessions are made (app.db)
 
@@ -131,6 +134,19 @@ class AllRecipientsSuppressed(BouncerError):
         }
 
 
+class SyncOff(BouncerError):
+    status_code = 409
+    cause = "sync_off"
+
+
+class SyncBusy(BouncerError):
+    """A pass over SES's account-level suppression list is already running (on this
+    replica or another) and the caller chose not to wait for it (SPEC §7)."""
+
+    status_code = 409
+    cause = "sync_busy"
+
+
 class BodyTooLarge(BouncerError):
     status_code = 413
     cause = "too_large"
@@ -158,6 +174,25 @@ class SesRejected(BouncerError):
     def __init__(self, message: str, *, ses_code: str) -> None:
         super().__init__(message)
         self.ses_code = ses_code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "ses_code": self.ses_code}
+
+
+class SesListUnavailable(BouncerError):
+    """A call on SES's account-level suppression list failed for good (SPEC §7): no
+    connection, credentials refused, throttled past the back-off, or SES refused the
+    request. ``is_region_wide``: no other call in that region can succeed now (credentials,
+    throttling, no connection), as opposed to one refused address."""
+
+    status_code = 502
+    cause = "ses_list_unavailable"
+
+    def __init__(self, message: str, *, ses_code: str, region: str, is_region_wide: bool) -> None:
+        super().__init__(message)
+        self.ses_code = ses_code
+        self.region = region
+        self.is_region_wide = is_region_wide
 
     def body(self) -> dict[str, Any]:
         return {"error": self.message, "ses_code": self.ses_code}

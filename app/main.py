@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from app.api import (
     health,
     reports,
     send,
+    ses,
     sns,
     subscriptions,
     suppressions,
@@ -33,7 +36,8 @@ from app.errors import StartupError
 from app.logs import configure_logging
 from app.opening import prepare_database
 from app.private_files import UnsafePath
-from app.services import Edges, build_services
+from app.services import Edges, Services, build_services
+from app.ses_sync.periodic import run_periodically
 from app.settings import Settings, get_settings, load_settings
 
 log = logging.getLogger("bouncer")
@@ -68,9 +72,14 @@ def create_app(
         log.info(
             "bouncer ready", extra={"database": services.database.engine.url.get_backend_name()}
         )
+        syncing = _start_periodic_sync(settings, services)
         try:
             yield
         finally:
+            if syncing is not None:
+                syncing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await syncing
             await services.aclose()
             scrape.worker_stopped()
 
@@ -92,6 +101,7 @@ def create_app(
     app.include_router(suppressions.router)
     app.include_router(reports.router)
     app.include_router(subscriptions.router)
+    app.include_router(ses.router)
     app.include_router(send.router)
     app.add_middleware(RequireToken, prefix="/v1")
     # Outside RequireToken: a refusal leaves the body unread, and BodyLimit then closes the
@@ -107,6 +117,22 @@ def create_app(
     app.add_middleware(RequestContext)
     app.add_middleware(CleanStartupFailure)
     return app
+
+
+def _start_periodic_sync(settings: Settings, services: Services) -> asyncio.Task[None] | None:
+    """The SES sync pass every SES_SYNC_INTERVAL_SECONDS (SPEC §7), one replica at a time."""
+    if settings.SES_SYNC == "off" or settings.SES_SYNC_INTERVAL_SECONDS <= 0:
+        return None
+    log.info(
+        "SES sync: %s every %d s, regions %s",
+        settings.SES_SYNC,
+        settings.SES_SYNC_INTERVAL_SECONDS,
+        ",".join(settings.ses_sync_regions),
+    )
+    return asyncio.create_task(
+        run_periodically(services.ses_sync, interval=settings.SES_SYNC_INTERVAL_SECONDS),
+        name="ses-sync",
+    )
 
 
 async def _open_database(settings: Settings) -> Database:

@@ -27,6 +27,9 @@ __all__ = [
     "ReceivedSnsMessage",
     "RecipientState",
     "Send",
+    "SesMirror",
+    "SesOutbox",
+    "SesSyncState",
     "Subscription",
     "Suppression",
     "SuppressionChange",
@@ -224,3 +227,55 @@ class Send(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "ses_message_id"), Index(None, "created_at"))
+
+
+# Wide enough for any region code AWS names (us-gov-west-1, eu-isoe-west-1).
+REGION_LENGTH = 32
+
+
+class SesMirror(Base):
+    """SES's account-level suppression list as bouncer last read it (SPEC §7), per region
+    and exact form: only entries bouncer can take (an address, BOUNCE or COMPLAINT)."""
+
+    __tablename__ = "ses_mirror"
+
+    region: Mapped[str] = mapped_column(String(REGION_LENGTH), primary_key=True)
+    # Exactly as SES holds it: its management API matches case exactly.
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    # The address's key (app.addresses), as the suppression list is keyed.
+    key: Mapped[str] = mapped_column(String(320))
+    # SES's word (BOUNCE, COMPLAINT), not bouncer's: a plain column, no CHECK.
+    reason: Mapped[str] = mapped_column(String(16))
+    last_update: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index(None, "region", "key"),)
+
+
+class SesSyncState(Base):
+    """Where the sync stands with one region's list."""
+
+    __tablename__ = "ses_sync_state"
+
+    region: Mapped[str] = mapped_column(String(REGION_LENGTH), primary_key=True)
+    # The start of the last whole read of SES's list (the mirror then held all of it).
+    full_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The start of the last read, whole or incremental: the next incremental read asks
+    # SES for the entries updated since (less an overlap) with StartDate.
+    watermark: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pass_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Why the last pass failed in this region, None when it did not.
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SesOutbox(Base):
+    """Removals waiting to be deleted from a region's SES list, written in the same
+    transaction as the removal, so a failed call is retried by the next pass (SPEC §7)."""
+
+    __tablename__ = "ses_outbox"
+
+    region: Mapped[str] = mapped_column(String(REGION_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    # The removal: SES entries updated after it are a new bounce, and are left alone.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

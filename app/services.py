@@ -7,6 +7,7 @@ replace ``Edges``, never a service.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from app.db import Database
 from app.ingest import Ingest, QueueIngest
 from app.scrape import ListGauges
 from app.sending import SesSender
+from app.ses import suppressed
+from app.ses_sync import SesSync
 from app.settings import Settings
 from app.sns.certificates import CertificateStore
 from app.sns.confirmation import SnsClientFactory, SubscriptionConfirmer, make_sns_client_factory
@@ -55,12 +58,15 @@ class Edges:
     credentials, so SubscribeURLs are requested instead).
     ``ses_client``: SES v2 for /v1/send (None: built from the settings on the first send).
     ``clock``: the time SNS messages are checked and stored at.
+    ``ses_sync_clients``: SES v2 clients by region for the suppression-list sync (None:
+    built from the settings and the credentials, SES_ENDPOINT_URL included).
     """
 
     http_transport: httpx.AsyncBaseTransport | None = None
     sns_client_factory: SnsClientFactory | Lookup | None = Lookup.FROM_CREDENTIALS
     ses_client: SESV2Client | None = None
     clock: Callable[[], datetime] = utcnow
+    ses_sync_clients: Callable[[str], SESV2Client] | None = None
 
     def http_client(self) -> httpx.AsyncClient:
         """The client for certificates and SubscribeURLs: short time-outs, no redirects."""
@@ -84,6 +90,7 @@ class Services:
     subscribing: Subscribing
     sender: SesSender
     gauges: ListGauges
+    ses_sync: SesSync
 
     async def aclose(self) -> None:
         # Each closed whatever the one before raised: a failing sender must not leave the
@@ -123,6 +130,9 @@ async def build_services(
             subscribing=subscribing,
             sender=SesSender.from_settings(settings, database, client=edges.ses_client),
             gauges=ListGauges(),
+            ses_sync=build_ses_sync(
+                settings, database, client_factory=edges.ses_sync_clients, clock=edges.clock
+            ),
         )
     except BaseException:
         await http.aclose()
@@ -207,3 +217,18 @@ def _rules(settings: Settings) -> policy.Rules:
         soft_bounce_window_days=settings.SOFT_BOUNCE_WINDOW_DAYS,
         soft_bounce_suppress_days=settings.SOFT_BOUNCE_SUPPRESS_DAYS,
     )
+
+
+def build_ses_sync(
+    settings: Settings,
+    database: Database,
+    *,
+    client_factory: Callable[[str], SESV2Client] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> SesSync:
+    """The SES list sync (SPEC §7); by default its clients are SES's in each region (or
+    SES_ENDPOINT_URL's, an emulator), on the standard AWS credential chain."""
+    factory = client_factory or functools.partial(
+        suppressed.make_client, endpoint_url=settings.SES_ENDPOINT_URL
+    )
+    return SesSync.from_settings(settings, database, client_factory=factory, clock=clock)

@@ -57,6 +57,15 @@ def _libpq_to_asyncpg(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# An AWS region code: us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1.
+# https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
+_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+
+
+def is_aws_region(text: str) -> bool:
+    return _AWS_REGION.fullmatch(text) is not None
+
+
 def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
@@ -122,6 +131,11 @@ class Settings(BaseSettings):
     # Libraries (botocore, httpx, the database drivers…) log secrets and bodies at DEBUG.
     LOG_LEVEL_LIBRARIES: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
+    # SPEC §7: the SES account-level suppression list
+    SES_SYNC: Literal["off", "pull", "both"] = "off"
+    SES_SYNC_INTERVAL_SECONDS: int = Field(default=300, ge=0)
+    SES_SYNC_REGIONS: CommaList = Field(default_factory=list)
+
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
     def _use_async_driver(cls, value: object) -> object:
@@ -135,11 +149,29 @@ class Settings(BaseSettings):
         "SQS_QUEUE_URLS",
         "API_TOKENS",
         "API_READ_TOKENS",
+        "SES_SYNC_REGIONS",
         mode="before",
     )
     @classmethod
     def _split(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("SES_SYNC", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("SES_SYNC_REGIONS")
+    @classmethod
+    def _check_regions(cls, value: list[str]) -> list[str]:
+        regions = [region.lower() for region in value]
+        for region in regions:
+            if not is_aws_region(region):
+                raise ValueError(
+                    f"{region!r} is not an AWS region: give region codes such as "
+                    "us-east-1,eu-west-1, comma-separated"
+                )
+        return list(dict.fromkeys(regions))
 
     @field_validator("SNS_BASIC_AUTH")
     @classmethod
@@ -185,6 +217,11 @@ class Settings(BaseSettings):
         if self.DATABASE_STATEMENT_TIMEOUT_SECONDS is not None:
             return self.DATABASE_STATEMENT_TIMEOUT_SECONDS
         return 10.0 if self.database_url.startswith("sqlite") else 5.0
+
+    @property
+    def ses_sync_regions(self) -> list[str]:
+        """The regions whose SES lists a sync pass reads: SES_SYNC_REGIONS, else AWS_REGION."""
+        return self.SES_SYNC_REGIONS or [self.AWS_REGION.strip().lower()]
 
     @property
     def database_url(self) -> str:

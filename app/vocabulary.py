@@ -51,6 +51,9 @@ class ChangeAction(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     REMOVED = "removed"
+    # The entry is unchanged: the line records that SES's account-level list (the region
+    # in the actor) holds the address too (SPEC §7; migration 0007).
+    NOTED = "noted"
 
 
 class SubscriptionStatus(StrEnum):

@@ -141,7 +141,7 @@ async def make_client(edge: Edge, settings: Settings) -> AsyncIterator[AppMaker]
     opened: list[tuple[Any, httpx.AsyncClient]] = []
 
     async def make(
-        sns_client_factory: Any = None, **overrides: Any
+        sns_client_factory: Any = None, ses_sync_clients: Any = None, **overrides: Any
     ) -> tuple[httpx.AsyncClient, FastAPI]:
         values = {**settings.model_dump(exclude_unset=True), **overrides}
         app = create_app(
@@ -149,6 +149,7 @@ async def make_client(edge: Edge, settings: Settings) -> AsyncIterator[AppMaker]
             edges=Edges(
                 http_transport=httpx.MockTransport(edge.handler),
                 sns_client_factory=sns_client_factory,
+                ses_sync_clients=ses_sync_clients,
             ),
         )
         lifespan = app.router.lifespan_context(app)

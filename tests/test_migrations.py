@@ -117,6 +117,8 @@ KEYS = {
     "send": "id",
 }
 AT = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+# Words added after 0006, with the migration that admits them: no row before holds them.
+LATER_WORDS = {("suppression_change", "action"): {"noted"}}  # 0007
 
 
 def _required(table: str, i: int) -> dict[str, Any]:
@@ -155,7 +157,8 @@ def rows_of_every_kind() -> dict[str, list[dict[str, Any]]]:
     for table in KEYS:
         columns = Base.metadata.tables[table].c
         words = {
-            column: [str(w) for w in enum] + ([None] if columns[column].nullable else [])
+            column: [str(w) for w in enum if w not in LATER_WORDS.get((table, column), set())]
+            + ([None] if columns[column].nullable else [])
             for name, column, enum in WORDS
             if name == table
         }

@@ -16,6 +16,7 @@ from app.errors import Unauthorized
 from app.ingest import Ingest
 from app.scrape import ListGauges
 from app.sending import SesSender
+from app.ses_sync import SesSync
 from app.settings import Settings
 from app.subscribing import Subscribing
 
@@ -42,6 +43,10 @@ async def get_subscribing(request: Request) -> Subscribing:
 
 async def get_sender(request: Request) -> SesSender:
     return services_of(request.app).sender
+
+
+async def get_ses_sync(request: Request) -> SesSync:
+    return services_of(request.app).ses_sync
 
 
 async def get_gauges(request: Request) -> ListGauges:
@@ -82,6 +87,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
 SubscribingDep = Annotated[Subscribing, Depends(get_subscribing)]
+SesSyncDep = Annotated[SesSync, Depends(get_ses_sync)]
 SenderDep = Annotated[SesSender, Depends(get_sender)]
 GaugesDep = Annotated[ListGauges, Depends(get_gauges)]
 # scope="function": the commit happens before the response goes out, so a 200

@@ -11,7 +11,7 @@ from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.bodies import CheckedJsonRoute
-from app.api.deps import DatabaseDep, ReadAccess, SessionDep, WriteAccess
+from app.api.deps import DatabaseDep, ReadAccess, SessionDep, SettingsDep, WriteAccess
 from app.api.schemas import (
     ChangeOut,
     CheckIn,
@@ -190,9 +190,13 @@ async def delete_entry(
     email: Email,
     session: SessionDep,
     who: WriteAccess,
+    settings: SettingsDep,
     note: Annotated[Text | None, Query(max_length=2000, description="why")] = None,
 ) -> Response:
-    removed = await entries.remove(session, email, actor=who.name, note=note, now=datetime.now(UTC))
+    regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
+    removed = await entries.remove(
+        session, email, actor=who.name, note=note, now=datetime.now(UTC), ses_regions=regions
+    )
     if not removed:
         # Not on the list: say who removed it before, if anyone did.
         changes = await entries.history(session, email)

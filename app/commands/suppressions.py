@@ -17,6 +17,7 @@ from app.commands.running import (
     EXIT_CODES,
     FOUND,
     fail,
+    load_settings,
     parse_date,
     with_database,
     with_session,
@@ -142,8 +143,12 @@ def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = N
     """Remove an entry; the removal stays in its history with the note."""
     from app.suppression import entries
 
+    settings = load_settings()
+    regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
     removed = with_session(
-        lambda s: entries.remove(s, email, actor="cli", note=note, now=datetime.now(UTC))
+        lambda s: entries.remove(
+            s, email, actor="cli", note=note, now=datetime.now(UTC), ses_regions=regions
+        )
     )
     if not removed:
         raise fail(f"{email} is not on the list", FOUND)

@@ -17,7 +17,8 @@ from app.activity import event_log as event_history
 from app.addresses import InvalidAddress, address_key, parse_address, plain_keys
 from app.errors import InvalidInput
 from app.models import Event, Suppression, SuppressionChange
-from app.suppression import entry_store, policy
+from app.suppression import entry_store, policy, ses_outbox_store
+from app.vocabulary import ChangeAction
 
 MAX_CHECK = 10_000
 
@@ -26,8 +27,8 @@ MAX_CHECK = 10_000
 class Change:
     """One change to an address's entry, as the history shows it."""
 
-    action: str  # added | updated | removed
-    actor: str  # sns, a token's name, import, cli
+    action: str  # added | updated | removed | noted
+    actor: str  # sns, a token's name, import, cli, sync:<region>
     reason: str | None
     expires_at: datetime | None
     note: str | None
@@ -83,10 +84,11 @@ def _with_sources(rows: Sequence[SuppressionChange], entry: Suppression | None) 
         for row in rows
     ]
     # Every write to an entry logs a change, so while the entry exists its source is
-    # the one its last added/updated change wrote.
-    if entry is not None and changes and changes[-1].action != "removed":
-        last = changes[-1]
-        changes[-1] = Change(
+    # the one its last added/updated change wrote (a "noted" line changes nothing).
+    writes = [i for i, change in enumerate(changes) if change.action != ChangeAction.NOTED]
+    if entry is not None and writes and changes[writes[-1]].action != ChangeAction.REMOVED:
+        last = changes[writes[-1]]
+        changes[writes[-1]] = Change(
             last.action, last.actor, last.reason, last.expires_at, last.note, last.at, entry.source
         )
     return changes
@@ -184,7 +186,19 @@ async def add(
 
 
 async def remove(
-    session: AsyncSession, raw: str, *, actor: str, note: str | None, now: datetime
+    session: AsyncSession,
+    raw: str,
+    *,
+    actor: str,
+    note: str | None,
+    now: datetime,
+    ses_regions: Sequence[str] = (),
 ) -> bool:
+    """Remove the address's entry; False when it had none. With ``ses_regions``
+    (SES_SYNC=both), the removal also waits in the outbox to be deleted from each
+    region's SES list, written in this same transaction (SPEC §7)."""
     email, _ = parse_email(raw)
-    return await entry_store.remove(session, email, actor=actor, note=note, now=now)
+    removed = await entry_store.remove(session, email, actor=actor, note=note, now=now)
+    if removed:
+        await ses_outbox_store.enqueue(session, email, regions=ses_regions, removed_at=now)
+    return removed

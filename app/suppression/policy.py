@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from app.addresses import Address
 from app.ses.events import SesEvent, SesRecipient
+from app.suppression import ses_notes
 from app.suppression.effects import (
     ChangeLine,
     Current,
@@ -25,8 +26,7 @@ from app.suppression.effects import (
 )
 from app.vocabulary import ChangeAction, EventType, Reason, Source, Verdict
 
-# Callers read the effects and the verdict through policy.
-__all__ = ["Current", "Effects", "Entry", "State", "Verdict", "change_of"]
+__all__ = ["Current", "Effects", "Entry", "State", "Verdict", "change_of"]  # read via policy
 
 REASONS = tuple(Reason)
 
@@ -231,6 +231,7 @@ def _entry(
         diagnostic_code=recipient.diagnostic_code,
         ses_message_id=event.ses_message_id,
         feedback_id=event.feedback_id,
+        note=ses_notes.cause(event.bounce_type, subtype),  # SES's own list blocked it
         expires_at=expires_at,
     )
 

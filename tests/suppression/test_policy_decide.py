@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.ses.events import SesEvent
-from app.suppression import effects, policy
+from app.suppression import effects, policy, ses_notes
 from app.vocabulary import ChangeAction, EventType, Verdict
 from tests.suppression.policy_cases import (
     ADDRESS,
@@ -75,6 +75,9 @@ class TestEachRowForANewAddress:
             assert outcome.log == ()
             return
         assert isinstance(outcome.write, effects.Insert)
+        # SES's own list blocked the send: the entry and its history say so (SPEC §7).
+        on_account = name == "permanent on account list"
+        note = ses_notes.ON_ACCOUNT_LIST_NOTE if on_account else None
         assert outcome.write.entry == effects.Entry(
             email="ann@example.com",
             display="Ann@Example.COM",
@@ -84,10 +87,11 @@ class TestEachRowForANewAddress:
             diagnostic_code="smtp; 550",
             ses_message_id="msg-1",
             feedback_id=event.feedback_id,
+            note=note,
             expires_at=None,
         )
         assert outcome.log == (
-            effects.ChangeLine("ann@example.com", ChangeAction.ADDED, "sns", reason, None, None),
+            effects.ChangeLine("ann@example.com", ChangeAction.ADDED, "sns", reason, None, note),
         )
 
     @pytest.mark.parametrize(("name", "event", "verdict", "reason"), ROWS, ids=[r[0] for r in ROWS])

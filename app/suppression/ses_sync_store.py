@@ -1,0 +1,140 @@
+"""SQL for bouncer's side of the SES list sync: the entries a plan compares, the removals
+it remembers, and the pulled entries and notes it writes (app.ses_sync decides which)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.suppression import bulk_store, tables
+from app.suppression.bulk_store import NewEntry
+from app.suppression.effects import ChangeLine, Current
+from app.suppression.entry_rows import change_values
+from app.suppression.ses_plan import Held
+from app.vocabulary import ChangeAction, Reason
+
+_SUPPRESSION = tables.SUPPRESSION
+_CHANGE = tables.CHANGE
+_ACTIVE = or_(_SUPPRESSION.c.expires_at.is_(None), _SUPPRESSION.c.expires_at > bindparam("now"))
+# The reasons SES's list knows: every active entry with one of them is compared (it may
+# be pushed, or be missing in SES); others only where SES holds the address.
+SES_REASONS = (Reason.BOUNCE, Reason.COMPLAINT)
+# Addresses a statement names at most: SQLite binds at most 32,766 values a statement.
+_CHUNK = 2000
+
+
+def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
+
+
+async def held(
+    session: AsyncSession, *, ses_keys: Collection[str], actor: str, now: datetime
+) -> dict[str, Held]:
+    """bouncer's active entries a plan compares with SES's ``ses_keys``: every bounce and
+    complaint, and whatever else SES holds too; ``noted`` when the entry's history already
+    has a line by ``actor`` (the sync in this region) since the entry was last added."""
+    pushable = _ACTIVE_REASONS.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
+    found: dict[str, Reason] = dict((await session.execute(pushable, {"now": now})).all())
+    found.update(await active(session, [key for key in ses_keys if key not in found], now=now))
+    noted = await _noted(session, [key for key in ses_keys if key in found], actor=actor)
+    return {email: Held(Reason(reason), email in noted) for email, reason in found.items()}
+
+
+_ACTIVE_REASONS = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(_ACTIVE)
+
+
+async def active(
+    session: AsyncSession, keys: Collection[str], *, now: datetime
+) -> dict[str, Reason]:
+    """The reason of each of ``keys`` that has an active entry."""
+    found: dict[str, Reason] = {}
+    for chunk in _chunks(keys):
+        query = _ACTIVE_REASONS.where(_SUPPRESSION.c.email.in_(chunk))
+        found.update(dict((await session.execute(query, {"now": now})).all()))
+    return found
+
+
+async def _noted(session: AsyncSession, keys: Collection[str], *, actor: str) -> set[str]:
+    noted: set[str] = set()
+    lines = _CHANGE.c
+    for chunk in _chunks(keys):
+        added = (
+            select(lines.email, func.max(lines.at).label("since"))
+            .where(lines.action == ChangeAction.ADDED, lines.email.in_(chunk))
+            .group_by(lines.email)
+            .subquery()
+        )
+        query = (
+            select(lines.email)
+            .distinct()
+            .select_from(_CHANGE.outerjoin(added, added.c.email == lines.email))
+            .where(
+                lines.email.in_(chunk),
+                lines.actor == actor,
+                lines.action.in_((ChangeAction.ADDED, ChangeAction.NOTED)),
+                or_(added.c.since.is_(None), lines.at >= added.c.since),
+            )
+        )
+        noted.update(await session.scalars(query))
+    return noted
+
+
+async def removals(session: AsyncSession, keys: Collection[str]) -> dict[str, datetime]:
+    """When each of ``keys`` (addresses with no active entry) was last removed."""
+    found: dict[str, datetime] = {}
+    lines = _CHANGE.c
+    for chunk in _chunks(keys):
+        query = (
+            select(lines.email, func.max(lines.at))
+            .where(lines.action == ChangeAction.REMOVED, lines.email.in_(chunk))
+            .group_by(lines.email)
+        )
+        found.update(dict((await session.execute(query)).all()))
+    return found
+
+
+async def locked(session: AsyncSession, keys: Sequence[str]) -> dict[str, Current]:
+    """The entries of ``keys`` that exist (active or expired), locked until commit."""
+    rows = await bulk_store.lock_existing(session, list(keys))
+    return {key: Current(row.reason, row.source, row.expires_at) for key, row in rows.items()}
+
+
+async def add_pulled(
+    session: AsyncSession,
+    new: Sequence[NewEntry],
+    revived: Sequence[NewEntry],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Insert ``new`` entries (addresses with none) and overwrite ``revived`` ones (whose
+    entry had expired), each with its "added" line; created_at as each NewEntry says."""
+    await bulk_store.replace_entries(
+        session, [(entry, ChangeAction.ADDED) for entry in revived], actor=actor, now=now
+    )
+    if revived:
+        # replace_entries dates a revived entry now; a pulled one is SES's LastUpdateTime.
+        params: list[dict[str, Any]] = [
+            {"key": entry.email, "created": entry.created_at} for entry in revived
+        ]
+        await session.execute(_REDATE, params)
+    await bulk_store.insert_entries(session, new, actor=actor, now=now)
+
+
+_REDATE = (
+    update(_SUPPRESSION)
+    .where(_SUPPRESSION.c.email == bindparam("key"))
+    .values(created_at=bindparam("created", type_=_SUPPRESSION.c.created_at.type))
+)
+
+
+async def add_lines(session: AsyncSession, lines: Sequence[ChangeLine], *, now: datetime) -> None:
+    """History lines that change no entry (``noted``)."""
+    if lines:
+        await session.execute(insert(_CHANGE), [change_values(line, now=now) for line in lines])
