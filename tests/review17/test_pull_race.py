@@ -55,4 +55,5 @@ async def test_an_sns_bounce_committed_during_a_pull_batch_does_not_kill_the_pas
         await sns.dispose()
     assert report.regions[0].pulled == 1  # bob; ann is the SNS bounce's
     found = await entry(database, "bob@example.com")
-    assert found is not None and found.source == Source.SYNC
+    assert found is not None
+    assert found.source == Source.SYNC

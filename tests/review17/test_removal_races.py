@@ -7,10 +7,10 @@ import asyncio
 from datetime import timedelta
 
 from app.db import Database
+from app.ses import suppressed
 from app.ses.failures import Backoff
 from app.ses.suppressed import Pacing
 from app.ses_sync import SesSync
-from app.ses import suppressed
 from tests.conftest import SettableClock
 from tests.ses_sync.conftest import T0
 from tests.ses_sync.fake_ses import REGION, FakeSes
