@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.commands import ses
 from app.errors import SyncBusy
 from app.ses import suppressed
 from app.ses_sync import PassReport, RegionReport
@@ -154,6 +155,22 @@ class TestCli:
         assert result.exit_code == 4, result.output
         assert "ses:ListSuppressedDestinations" in result.output
         assert "Traceback" not in result.output
+
+
+def test_the_cli_progress_line_adds_up_the_advances(monkeypatch: pytest.MonkeyPatch) -> None:
+    # on_progress(region, stage, count) gives the advance (a page's entries, one delete):
+    # reading 3,000 entries in pages of 1,000 shows 3000, not the last page's 1000.
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    progress = ses._progress()
+    on_progress = progress.__enter__()
+    try:
+        for _ in range(3):
+            on_progress(REGION, "read", 1000)
+        on_progress(REGION, "deleted", 1)
+        on_progress(REGION, "deleted", 1)
+        assert [task.completed for task in progress._bar.tasks] == [3000, 2]
+    finally:
+        progress.__exit__(None, None, None)
 
 
 class StubSync:
