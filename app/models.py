@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UtcDateTime
+from app.settings import REGION_LENGTH
 from app.vocabulary import (
     ChangeAction,
     ConfirmedVia,
@@ -227,10 +228,6 @@ class Send(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "ses_message_id"), Index(None, "created_at"))
-
-
-# Wide enough for any region code AWS names (us-gov-west-1, eu-isoe-west-1).
-REGION_LENGTH = 32
 
 
 class SesMirror(Base):

@@ -19,6 +19,7 @@ from app.ses.suppressed import PACING, Pacing
 from app.ses_sync.lock import PassLock
 from app.ses_sync.region_pass import Progress, RegionPass
 from app.ses_sync.reports import PassReport, RegionDrift, RegionReport
+from app.settings import region_problem
 from app.suppression.ses_plan import Direction
 
 if TYPE_CHECKING:
@@ -151,14 +152,20 @@ class SesSync:
         return found
 
     def _chosen(self, regions: Sequence[str] | None) -> list[str]:
-        if not regions:
-            return self.regions
-        chosen = [region.strip().lower() for region in regions]
+        chosen = [region.strip().lower() for region in regions or self.regions]
         for region in chosen:
             if region not in self.regions:
                 raise InvalidInput(
                     f"region {region!r} is not synced: SES_SYNC_REGIONS holds "
                     f"{', '.join(self.regions)}; add it there to sync its list",
+                    field="region",
+                )
+            if (problem := region_problem(region)) is not None:
+                # AWS_REGION stands in for SES_SYNC_REGIONS, and with SES_SYNC=off (a pass
+                # from the CLI) nothing checked it at start.
+                raise InvalidInput(
+                    f"{problem}: set SES_SYNC_REGIONS (or AWS_REGION) to region codes such "
+                    "as us-east-1",
                     field="region",
                 )
         return list(dict.fromkeys(chosen))

@@ -194,3 +194,14 @@ async def test_a_direction_given_as_text(make_sync: MakeSync, fake_ses: FakeSes)
         await sync.run_pass(direction="sideways")  # type: ignore[arg-type]
     assert caught.value.field == "direction"
     assert "use one of pull, push, both" in caught.value.message
+
+
+async def test_a_region_no_list_can_have_is_refused_before_any_call(
+    make_sync: MakeSync, fake_ses: FakeSes
+) -> None:
+    # AWS_REGION stands in for SES_SYNC_REGIONS; with SES_SYNC=off (a CLI pass) nothing
+    # checked it at start.
+    with pytest.raises(InvalidInput) as caught:
+        await make_sync(regions=("us-" + "east" * 10 + "-1",)).run_pass()
+    assert "longer than 32 characters" in caught.value.message
+    assert fake_ses.calls == []
