@@ -18,7 +18,8 @@ from app.vocabulary import ChangeAction, Source
 # short transactions, so SNS notifications never wait long for the write lock.
 BATCH = 500
 
-Progress = Callable[[str, int], None]
+# (stage, how many more) as work is done.
+Advance = Callable[[str, int], None]
 
 
 async def pull(
@@ -27,7 +28,7 @@ async def pull(
     *,
     region: str,
     clock: Callable[[], datetime],
-    progress: Progress,
+    progress: Advance,
 ) -> int:
     """Add SES's entries to bouncer; how many were added."""
     added = 0

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bouncer.ses_sync")
 
-Progress = Callable[[str, str, int], None]
+# (region, stage, how many more): a front door's progress line.
+OnProgress = Callable[[str, str, int], None]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class RegionPass:
     database: Database
     clock: Callable[[], datetime]
     pacing: Pacing
-    on_progress: Progress | None = None
+    on_progress: OnProgress | None = None
 
     def progress(self, stage: str, count: int) -> None:
         if self.on_progress is not None and count:

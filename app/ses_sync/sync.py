@@ -17,7 +17,7 @@ from app.db import Database
 from app.errors import InvalidInput, SesListUnavailable
 from app.ses.suppressed import PACING, Pacing
 from app.ses_sync.lock import PassLock
-from app.ses_sync.region_pass import Progress, RegionPass
+from app.ses_sync.region_pass import OnProgress, RegionPass
 from app.ses_sync.reports import PassReport, RegionDrift, RegionReport
 from app.settings import region_problem
 from app.suppression.ses_plan import Direction
@@ -98,7 +98,7 @@ class SesSync:
         regions: Sequence[str] | None = None,
         dry_run: bool = False,
         wait: bool = True,
-        on_progress: Progress | None = None,
+        on_progress: OnProgress | None = None,
     ) -> PassReport:
         """One pass over ``regions`` (None or empty: all of SES_SYNC_REGIONS), one region
         after another, one pass at a time across replicas: ``wait`` for a running one, or
@@ -171,7 +171,9 @@ class SesSync:
         return list(dict.fromkeys(chosen))
 
     @asynccontextmanager
-    async def _region(self, region: str, on_progress: Progress | None) -> AsyncIterator[RegionPass]:
+    async def _region(
+        self, region: str, on_progress: OnProgress | None
+    ) -> AsyncIterator[RegionPass]:
         # Building a client reads botocore's service model from disk: off the event loop.
         client = await asyncio.to_thread(self.client_factory, region)
         try:
