@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.suppression.ses_plan import Direction, Drift, Plan
+from app.suppression.ses_drift import Drift
+from app.suppression.ses_plan import Direction, Plan
 
 
 @dataclass

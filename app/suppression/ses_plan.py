@@ -19,21 +19,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import chain, zip_longest
-from typing import Any
 
 from app.addresses import InvalidAddress, parse_address
 from app.ses.suppressed import SesEntry, SesReason
+from app.suppression import ses_drift
+from app.suppression.ses_drift import Drift, DriftKind, DriftSample
 from app.vocabulary import Reason
 
 # SES's list knows only these two and never expires an entry, so manual, unsubscribe and
 # soft_bounce entries stay bouncer's own (SPEC §7).
 _FROM_SES: dict[str, Reason] = {"BOUNCE": Reason.BOUNCE, "COMPLAINT": Reason.COMPLAINT}
 _TO_SES: dict[Reason, SesReason] = {Reason.BOUNCE: "BOUNCE", Reason.COMPLAINT: "COMPLAINT"}
-MAX_SAMPLES = 10
 
 
 class Direction(StrEnum):
@@ -109,39 +108,6 @@ class Unreadable:
     problem: str
 
 
-class DriftKind(StrEnum):
-    ONLY_IN_BOUNCER = "only_in_bouncer"  # an active bounce/complaint SES lacks
-    ONLY_IN_SES = "only_in_ses"  # an SES entry bouncer lacks (remembered removals excepted)
-    REASON_DIFFERS = "reason_differs"  # held on both sides, for different reasons
-
-
-@dataclass(frozen=True)
-class DriftSample:
-    email: str  # the key
-    kind: DriftKind
-    bouncer_reason: Reason | None
-    ses_reason: Reason | None  # in bouncer's words: bounce, complaint
-
-
-@dataclass(frozen=True)
-class Drift:
-    """How far the two lists are apart (SPEC §7), whatever the direction.
-
-    A pass in ``both`` takes ``only_in_bouncer`` and ``only_in_ses`` to zero;
-    ``reason_differs`` stays, since neither side's reason is ever overwritten. Entries
-    in ``Plan.invalid`` are counted nowhere: no pass can bring them in."""
-
-    only_in_bouncer: int
-    only_in_ses: int
-    reason_differs: int
-    samples: tuple[DriftSample, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        """SPEC §7's shape: the counts, and ``samples`` as ``{"email", "kind",
-        "bouncer_reason", "ses_reason"}`` (the words are StrEnums: they are strings)."""
-        return asdict(self) | {"samples": [asdict(sample) for sample in self.samples]}
-
-
 @dataclass(frozen=True)
 class Plan:
     """What one pass does, each tuple sorted by address so two plans compare equal."""
@@ -194,7 +160,7 @@ def reconcile(
         put=tuple(planner.put),
         delete=tuple(planner.delete),
         invalid=tuple(invalid),
-        drift=_drift(planner.drift),
+        drift=ses_drift.summed(planner.drift),
     )
 
 
@@ -281,17 +247,3 @@ def _group(ses: Iterable[SesEntry]) -> tuple[dict[str, list[_Form]], list[Unread
             continue
         by_key[address.normalized].append(_Form(entry, reason, address.display))
     return by_key, invalid
-
-
-def _drift(found: Mapping[DriftKind, list[DriftSample]]) -> Drift:
-    """Counts, and up to MAX_SAMPLES samples taken from each kind in turn (each kind's
-    sorted by address), so one large kind does not hide the others."""
-    ordered = [found.get(kind, []) for kind in DriftKind]
-    turns = chain.from_iterable(zip_longest(*ordered))
-    samples = tuple(sample for sample in turns if sample is not None)[:MAX_SAMPLES]
-    return Drift(
-        only_in_bouncer=len(found.get(DriftKind.ONLY_IN_BOUNCER, [])),
-        only_in_ses=len(found.get(DriftKind.ONLY_IN_SES, [])),
-        reason_differs=len(found.get(DriftKind.REASON_DIFFERS, [])),
-        samples=samples,
-    )

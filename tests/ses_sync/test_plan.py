@@ -11,12 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ses.suppressed import SesEntry
+from app.suppression.ses_drift import MAX_SAMPLES, Drift, DriftKind, DriftSample
 from app.suppression.ses_plan import (
-    MAX_SAMPLES,
     Direction,
-    Drift,
-    DriftKind,
-    DriftSample,
     Held,
     Plan,
     ToDelete,
