@@ -26,15 +26,14 @@ from app.suppression import ses_mirror_store, ses_notes, ses_outbox_store, ses_s
 from app.suppression.effects import ChangeLine
 from app.suppression.ses_mirror_store import MirrorRow
 from app.suppression.ses_outbox_store import Waiting
-from app.suppression.ses_plan import Plan, ToDelete
-from app.vocabulary import ChangeAction, Reason
+from app.suppression.ses_plan import Held, Plan, ToDelete
+from app.vocabulary import ChangeAction
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
 
 log = logging.getLogger("bouncer.ses_sync")
 
-_TO_SES: dict[Reason, SesReason] = {Reason.BOUNCE: "BOUNCE", Reason.COMPLAINT: "COMPLAINT"}
 # Entries put into SES between two mirror writes.
 _FLUSH_EVERY = 100
 
@@ -50,11 +49,11 @@ def push_work(
     plan: Plan,
     waiting: Mapping[str, Waiting],
     forms: Mapping[str, Sequence[MirrorRow]],
-    active: Mapping[str, Reason],
+    active: Mapping[str, Held],
 ) -> PushWork:
     """``plan``'s deletes and puts as they stand now. ``waiting``: the region's outbox;
-    ``forms``: the mirror's forms by key; ``active``: the current reason of each address
-    the plan puts or the outbox names that has an active entry."""
+    ``forms``: the mirror's forms by key; ``active``: the current entry of each address
+    the plan puts or the outbox names that has an active one."""
     deletes: dict[str, dict[str, ToDelete]] = defaultdict(dict)
     for item in plan.delete:
         if item.key not in active:
@@ -68,9 +67,10 @@ def push_work(
                 deletes[key].setdefault(form.email, ToDelete(form.email, key, row.removed_at))
     puts: list[tuple[str, SesReason]] = []
     for wanted in plan.put:
-        # Removed since the plan (not active), or no longer a bounce or complaint: not put.
+        # Removed since the plan (not active), no longer a bounce or complaint, or given an
+        # expiry: not put.
         current = active.get(wanted.email)
-        if current is not None and (reason := _TO_SES.get(current)) is not None:
+        if current is not None and (reason := current.for_ses) is not None:
             puts.append((wanted.email, reason))
     return PushWork(
         deletes={key: list(found.values()) for key, found in sorted(deletes.items())},
@@ -143,7 +143,7 @@ class Pusher:
                 started = self.clock()
                 async with self.database.read() as session:
                     still = await ses_sync_store.active(session, [key], now=started)
-                if key not in still or (reason := _TO_SES.get(still[key])) is None:
+                if key not in still or (reason := still[key].for_ses) is None:
                     continue
                 try:
                     await asyncio.to_thread(

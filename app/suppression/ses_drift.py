@@ -15,7 +15,7 @@ MAX_SAMPLES = 10
 
 
 class DriftKind(StrEnum):
-    ONLY_IN_BOUNCER = "only_in_bouncer"  # an active bounce/complaint SES lacks
+    ONLY_IN_BOUNCER = "only_in_bouncer"  # an active, lasting bounce/complaint SES lacks
     ONLY_IN_SES = "only_in_ses"  # an SES entry bouncer lacks (remembered removals excepted)
     REASON_DIFFERS = "reason_differs"  # held on both sides, for different reasons
 

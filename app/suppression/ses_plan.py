@@ -30,7 +30,7 @@ from app.suppression.ses_drift import Drift, DriftKind, DriftSample
 from app.vocabulary import Reason
 
 # SES's list knows only these two and never expires an entry, so manual, unsubscribe and
-# soft_bounce entries stay bouncer's own (SPEC §7).
+# soft_bounce entries stay bouncer's own (SPEC §7), and so does any entry that expires.
 _FROM_SES: dict[str, Reason] = {"BOUNCE": Reason.BOUNCE, "COMPLAINT": Reason.COMPLAINT}
 _TO_SES: dict[Reason, SesReason] = {Reason.BOUNCE: "BOUNCE", Reason.COMPLAINT: "COMPLAINT"}
 
@@ -58,6 +58,13 @@ class Held:
     reason: Reason
     noted: bool = False
     """Its history already says SES (this region) holds it: the note is written once."""
+    expiring: bool = False
+    """It has an ``expires_at``: never pushed, since SES's list would keep it for ever."""
+
+    @property
+    def for_ses(self) -> SesReason | None:
+        """The reason it goes into SES's list with, or None: it stays bouncer's own."""
+        return None if self.expiring else _TO_SES.get(self.reason)
 
 
 @dataclass(frozen=True)
@@ -211,9 +218,9 @@ class _Planner:
             ]
 
     def held_by_bouncer(self, key: str, held: Held) -> None:
-        ses_reason = _TO_SES.get(held.reason)
+        ses_reason = held.for_ses
         if ses_reason is None:
-            return  # manual, unsubscribe, soft_bounce: bouncer's own
+            return  # manual, unsubscribe, soft_bounce, expiring: bouncer's own
         self._differs(DriftKind.ONLY_IN_BOUNCER, key, held.reason, None)
         if self.direction.pushes:
             self.put.append(ToPut(key, ses_reason))

@@ -3,7 +3,8 @@ it remembers, and the pulled entries and notes it writes (app.ses_sync decides w
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,24 +40,29 @@ async def held(
     """bouncer's active entries a plan compares with SES's ``ses_keys``: every bounce and
     complaint, and whatever else SES holds too; ``noted`` when the entry's history already
     has a line by ``actor`` (the sync in this region) since the entry was last added."""
-    pushable = _ACTIVE_REASONS.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
-    found: dict[str, Reason] = dict((await session.execute(pushable, {"now": now})).all())
+    pushable = _ACTIVE_ENTRIES.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
+    found = _held(await session.execute(pushable, {"now": now}))
     found.update(await active(session, [key for key in ses_keys if key not in found], now=now))
     noted = await _noted(session, [key for key in ses_keys if key in found], actor=actor)
-    return {email: Held(Reason(reason), email in noted) for email, reason in found.items()}
+    return {email: replace(one, noted=email in noted) for email, one in found.items()}
 
 
-_ACTIVE_REASONS = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(_ACTIVE)
+_ACTIVE_ENTRIES = select(
+    _SUPPRESSION.c.email, _SUPPRESSION.c.reason, _SUPPRESSION.c.expires_at.is_not(None)
+).where(_ACTIVE)
 
 
-async def active(
-    session: AsyncSession, keys: Collection[str], *, now: datetime
-) -> dict[str, Reason]:
-    """The reason of each of ``keys`` that has an active entry."""
-    found: dict[str, Reason] = {}
+def _held(rows: Iterable[Any]) -> dict[str, Held]:
+    """(email, reason, has an expiry) rows, as Held by email."""
+    return {email: Held(Reason(reason), expiring=expiring) for email, reason, expiring in rows}
+
+
+async def active(session: AsyncSession, keys: Collection[str], *, now: datetime) -> dict[str, Held]:
+    """The entry of each of ``keys`` that has an active one (``noted`` left False)."""
+    found: dict[str, Held] = {}
     for chunk in _chunks(keys):
-        query = _ACTIVE_REASONS.where(_SUPPRESSION.c.email.in_(chunk))
-        found.update(dict((await session.execute(query, {"now": now})).all()))
+        query = _ACTIVE_ENTRIES.where(_SUPPRESSION.c.email.in_(chunk))
+        found.update(_held(await session.execute(query, {"now": now})))
     return found
 
 

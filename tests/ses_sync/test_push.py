@@ -75,6 +75,29 @@ class TestPut:
         assert await snapshot(database, "suppression", "suppression_change", "ses_outbox") == before
         assert fake_ses.operations().count("PutSuppressedDestination") == 1
 
+    async def test_an_entry_that_expires_is_never_pushed_whatever_its_reason(
+        self, make_sync: MakeSync, fake_ses: FakeSes, database: Database, clock: SettableClock
+    ) -> None:
+        # SES's list never expires an entry: a bounce an operator gave an expires_at
+        # ("fixed by tomorrow") would stay blocked in SES, and come back from it for good.
+        fake_ses.clock = clock
+        tomorrow = T0 + timedelta(days=1)
+        await add(database, "ann@example.com", "bounce", now=EARLIER, expires_at=tomorrow)
+        await add(database, "cat@example.com", "complaint", now=EARLIER, expires_at=tomorrow)
+        sync = make_sync(mode="both")
+        first = await sync.run_pass()
+        assert first.regions[0].pushed == 0
+        assert first.regions[0].plan is not None
+        assert first.regions[0].plan.drift.only_in_bouncer == 0  # counted like manual
+
+        clock.now = T0 + timedelta(days=2)  # expired in bouncer: mailable again
+        await sync.run_pass()
+        found = await entry(database, "ann@example.com")
+        assert found is not None
+        assert found.expires_at is not None  # expired, not made permanent
+        assert fake_ses.entries == {}
+        assert "PutSuppressedDestination" not in fake_ses.operations()
+
     async def test_a_refused_address_fails_alone(
         self, make_sync: MakeSync, fake_ses: FakeSes, database: Database
     ) -> None:
