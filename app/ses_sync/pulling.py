@@ -40,11 +40,11 @@ async def pull(
             current = await ses_sync_store.locked(session, keys)
             removed = await ses_sync_store.removals(session, keys)
             new, revived = pulled_entries(batch, current, removed, region=region, now=now)
-            await ses_sync_store.add_pulled(
+            done = await ses_sync_store.add_pulled(
                 session, new, revived, actor=ses_notes.sync_actor(region), now=now
             )
-        added += len(new) + len(revived)
-        progress("pulled", len(new) + len(revived))
+        added += done
+        progress("pulled", done)
     return added
 
 

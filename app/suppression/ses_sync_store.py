@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_for
 from app.suppression import bulk_store, tables
 from app.suppression.bulk_store import NewEntry
 from app.suppression.effects import ChangeLine, Current
@@ -118,9 +119,10 @@ async def add_pulled(
     *,
     actor: str,
     now: datetime,
-) -> None:
+) -> int:
     """Insert ``new`` entries (addresses with none) and overwrite ``revived`` ones (whose
-    entry had expired), each with its "added" line; created_at as each NewEntry says."""
+    entry had expired), each with its "added" line; created_at as each NewEntry says.
+    How many were added: a new address that got an entry meanwhile keeps it."""
     await bulk_store.replace_entries(
         session, [(entry, ChangeAction.ADDED) for entry in revived], actor=actor, now=now
     )
@@ -130,7 +132,24 @@ async def add_pulled(
             {"key": entry.email, "created": entry.created_at} for entry in revived
         ]
         await session.execute(_REDATE, params)
-    await bulk_store.insert_entries(session, new, actor=actor, now=now)
+    if not new:
+        return len(revived)
+    # A new address has no row to lock: on PostgreSQL an SNS bounce for it may commit
+    # between the batch's lock and this insert (SES lists an address as it notifies SNS),
+    # so a conflict is skipped, not fatal to the batch. SQLite's writer holds the database
+    # since BEGIN IMMEDIATE: there, none comes.
+    upsert = insert_for(session)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
+    result = await session.execute(
+        upsert.returning(_SUPPRESSION.c.email), [entry._asdict() for entry in new]
+    )
+    inserted = set(result.scalars())
+    lines = [
+        ChangeLine(entry.email, ChangeAction.ADDED, actor, reason=entry.reason, note=entry.note)
+        for entry in new
+        if entry.email in inserted
+    ]
+    await add_lines(session, lines, now=now)
+    return len(revived) + len(lines)
 
 
 _REDATE = (
@@ -141,6 +160,6 @@ _REDATE = (
 
 
 async def add_lines(session: AsyncSession, lines: Sequence[ChangeLine], *, now: datetime) -> None:
-    """History lines that change no entry (``noted``)."""
+    """History lines as given (``noted`` ones change no entry)."""
     if lines:
         await session.execute(insert(_CHANGE), [change_values(line, now=now) for line in lines])
