@@ -243,7 +243,14 @@ class SesMirror(Base):
     key: Mapped[str] = mapped_column(String(320))
     # SES's word (BOUNCE, COMPLAINT), not bouncer's: a plain column, no CHECK.
     reason: Mapped[str] = mapped_column(String(16))
+    # SES's LastUpdateTime; for an entry bouncer's own Put made, the moment bouncer
+    # checked the address before it (what the entry stands for).
     last_update: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when bouncer's own Put made the entry: when the call ended (bouncer's clock).
+    # SES dates the entry itself when the call lands, after throttled retries and by
+    # its own clock: a read that shows it no later than this (give or take a skew) shows
+    # bouncer's Put, never a new bounce after a removal.
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "region", "key"),)
 

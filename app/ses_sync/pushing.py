@@ -154,16 +154,28 @@ class Pusher:
                     if err.is_region_wide:
                         raise
                     continue
-                # SES dates the entry itself, no earlier than the call's start; the next
-                # read brings its exact LastUpdateTime.
-                done.append(MirrorRow(key, key, reason, started))
+                # Dated as of the check (what the entry stands for), with the call's end:
+                # SES dates it when the call lands, by its own clock (app.models.SesMirror).
+                done.append(MirrorRow(key, key, reason, started, pushed_at=self.clock()))
                 self.report.pushed += 1
                 self.progress("pushed", 1)
+                await self._removed_meanwhile(key, since=started)
                 if len(done) >= _FLUSH_EVERY:
                     await self._remember(done)
                     done = []
         finally:
             await self._remember(done)
+
+    async def _removed_meanwhile(self, key: str, *, since: datetime) -> None:
+        """An operator may remove the address while the Put is under way (throttled
+        retries take up to ~47 s): SES then holds what bouncer no longer does, so its
+        removal waits in the outbox (again) for the next pass to delete."""
+        async with self.database.session() as session:
+            removed_at = await ses_sync_store.removed_since(session, key, since, now=self.clock())
+            if removed_at is not None:
+                await ses_outbox_store.enqueue(
+                    session, key, regions=[self.region], removed_at=removed_at
+                )
 
     async def _remember(self, rows: Sequence[MirrorRow]) -> None:
         """The mirror holds what was put, and each entry's history says SES holds it now

@@ -25,6 +25,7 @@ from app.suppression.ses_mirror_store import MirrorRow
 from app.suppression.ses_plan import Direction, Plan, reconcile
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
     from types_boto3_sesv2.client import SESV2Client
 
 log = logging.getLogger("bouncer.ses_sync")
@@ -54,10 +55,11 @@ class RegionPass:
             state = await ses_mirror_store.state(session, self.region)
             since = reading.start_date(state, now=started, whole=whole)
             mirror = [] if since is None else await ses_mirror_store.rows(session, self.region)
+            pushed = await self._pushed(session, mirror if since is not None else None)
         read = await self._read(since)
-        fresh = reading.mirror_rows(read)
+        fresh = reading.mirror_rows(read, pushed)
         rows = reading.merged(mirror, fresh)
-        plan = await self._plan(rows, [row.entry for row in mirror] + read, direction, started)
+        plan = await self._plan(rows, reading.plan_entries(rows, fresh, read), direction, started)
         report = RegionReport(self.region, plan=plan)
         if dry_run:
             report.pulled, report.noted = len(plan.pull), len(plan.note)
@@ -78,9 +80,22 @@ class RegionPass:
     async def drift(self) -> RegionDrift:
         """SES's list read whole, against bouncer's list; nothing is written."""
         checked_at = self.clock()
+        async with self.database.read() as session:
+            pushed = await self._pushed(session, None)
         read = await self._read(None)
-        plan = await self._plan(reading.mirror_rows(read), read, Direction.PULL, checked_at)
+        rows = reading.mirror_rows(read, pushed)
+        plan = await self._plan(
+            rows, reading.plan_entries(rows, rows, read), Direction.PULL, checked_at
+        )
         return RegionDrift(self.region, plan.drift, checked_at)
+
+    async def _pushed(
+        self, session: AsyncSession, mirror: Sequence[MirrorRow] | None
+    ) -> dict[str, MirrorRow]:
+        """The mirror's rows of bouncer's own Puts (taken from ``mirror`` when read whole)."""
+        if mirror is None:
+            return await ses_mirror_store.pushed(session, self.region)
+        return {row.email: row for row in mirror if row.pushed_at is not None}
 
     async def failed(self, err: SesListUnavailable) -> None:
         """Record that the region's list could not be read."""

@@ -106,6 +106,17 @@ async def removals(session: AsyncSession, keys: Collection[str]) -> dict[str, da
     return found
 
 
+async def removed_since(
+    session: AsyncSession, key: str, since: datetime, *, now: datetime
+) -> datetime | None:
+    """When ``key`` was last removed, if that was at or after ``since`` and it has no
+    active entry ``now``; else None."""
+    if await active(session, [key], now=now):
+        return None
+    removed_at = (await removals(session, [key])).get(key)
+    return removed_at if removed_at is not None and removed_at >= since else None
+
+
 async def locked(session: AsyncSession, keys: Sequence[str]) -> dict[str, Current]:
     """The entries of ``keys`` that exist (active or expired), locked until commit."""
     rows = await bulk_store.lock_existing(session, list(keys))

@@ -4,7 +4,8 @@ SPEC §7: bouncer keeps SES's account-level suppression list in step with its ow
 tables, and one new word:
 
 - ses_mirror: SES's list as last read, per region and exact form (SES's management API
-  matches case exactly), with the address's key beside it;
+  matches case exactly), with the address's key beside it, and for an entry bouncer's
+  own Put made, when that call ended (pushed_at);
 - ses_sync_state: per region, when the list was last read whole, where the next
   incremental read starts (StartDate), the last pass and its error;
 - ses_outbox: removals waiting to be deleted from SES, written in the same transaction
@@ -54,6 +55,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=320), nullable=False),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("last_update", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("region", "email", name=op.f("pk_ses_mirror")),
     )
     with op.batch_alter_table("ses_mirror", schema=None) as batch_op:

@@ -76,7 +76,7 @@ class TestFirstPass:
         assert [item.email for item in plan.invalid] == ["not an address"]
         tables = await snapshot(database, "ses_mirror", "ses_sync_state")
         assert tables["ses_mirror"] == [
-            ("us-east-1", "Ann@Example.com", "ann@example.com", "BOUNCE", SES_TIME)
+            ("us-east-1", "Ann@Example.com", "ann@example.com", "BOUNCE", SES_TIME, None)
         ]
         assert tables["ses_sync_state"] == [("us-east-1", T0, T0, T0, None)]
 
