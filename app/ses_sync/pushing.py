@@ -10,7 +10,6 @@ removed meanwhile is never put back, and one suppressed again is not deleted.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from app.db import Database
 from app.errors import SesListUnavailable
 from app.ses import suppressed
 from app.ses.suppressed import Pacing, SesReason
+from app.ses_sync.deleting import Deleter, count_failure
 from app.ses_sync.reports import RegionReport
 from app.suppression import ses_mirror_store, ses_notes, ses_outbox_store, ses_sync_store
 from app.suppression.effects import ChangeLine
@@ -31,8 +31,6 @@ from app.vocabulary import ChangeAction
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
-
-log = logging.getLogger("bouncer.ses_sync")
 
 # Entries put into SES between two mirror writes.
 _FLUSH_EVERY = 100
@@ -102,36 +100,13 @@ class Pusher:
         if work.settled:
             async with self.database.session() as session:
                 await ses_outbox_store.done(session, self.region, work.settled)
+        deleter = Deleter(self.client, self.database, self.pacing, self.report, self.progress)
         for key, items in work.deletes.items():
-            await self._delete(key, items)
+            known = {row.email: row for row in forms.get(key, ())}
+            failure = await deleter.delete(key, items, known)
+            if failure is not None and failure.is_region_wide:
+                raise failure
         await self._put(work.puts)
-
-    async def _delete(self, key: str, items: Sequence[ToDelete]) -> None:
-        gone: list[str] = []
-        failure: SesListUnavailable | None = None
-        for item in items:
-            try:
-                await asyncio.to_thread(
-                    suppressed.delete_suppressed, self.client, item.email, pacing=self.pacing
-                )
-            except SesListUnavailable as err:
-                failure = self._failed(err, item.email)
-                if err.is_region_wide:
-                    break
-                continue
-            gone.append(item.email)
-            self.report.deleted += 1
-            self.progress("deleted", 1)
-        async with self.database.session() as session:
-            await ses_mirror_store.forget(session, self.region, gone)
-            if failure is None:
-                await ses_outbox_store.done(session, self.region, [key])
-            else:
-                await ses_outbox_store.failed(
-                    session, self.region, key, removed_at=items[0].removed_at, error=failure.message
-                )
-        if failure is not None and failure.is_region_wide:
-            raise failure
 
     async def _put(self, puts: Sequence[tuple[str, SesReason]]) -> None:
         done: list[MirrorRow] = []
@@ -150,7 +125,7 @@ class Pusher:
                         suppressed.put_suppressed, self.client, key, reason, pacing=self.pacing
                     )
                 except SesListUnavailable as err:
-                    self._failed(err, key)
+                    count_failure(self.report, err, key)
                     if err.is_region_wide:
                         raise
                     continue
@@ -192,8 +167,3 @@ class Pusher:
         async with self.database.session() as session:
             await ses_mirror_store.merge(session, self.region, rows)
             await ses_sync_store.add_lines(session, lines, now=self.clock())
-
-    def _failed(self, err: SesListUnavailable, email: str) -> SesListUnavailable:
-        self.report.failed += 1
-        log.warning("SES sync in %s: %s failed: %s", self.region, email, err.message)
-        return err
