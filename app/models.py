@@ -283,3 +283,17 @@ class SesOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SesSyncLease(Base):
+    """Whose sync pass runs (SPEC §7: one at a time across replicas), renewed while it
+    does. On PostgreSQL the pass also holds an advisory lock, which goes with its
+    connection: should that connection drop mid-pass, the lease still keeps the other
+    replicas off until the pass notices and stops."""
+
+    __tablename__ = "ses_sync_lease"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    # By the database's clock, so that the replicas' own clocks do not matter.
+    renewed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -88,6 +88,7 @@ class Pusher:
     clock: Callable[[], datetime]
     report: RegionReport
     progress: Callable[[str, int], None]
+    check: Callable[[], Awaitable[None]]  # LockLost when the pass's lock is gone
 
     async def run(self, plan: Plan, forms: Mapping[str, Sequence[MirrorRow]]) -> None:
         """Deletes first (a removal is what an operator waits on), then puts. Raises the
@@ -97,6 +98,7 @@ class Pusher:
             keys = {item.email for item in plan.put} | set(waiting)
             active = await ses_sync_store.active(session, keys, now=self.clock())
         work = push_work(plan, waiting, forms, active)
+        await self.check()
         if work.settled:
             async with self.database.session() as session:
                 await ses_outbox_store.done(session, self.region, work.settled)
@@ -106,6 +108,7 @@ class Pusher:
             failure = await deleter.delete(key, items, known)
             if failure is not None and failure.is_region_wide:
                 raise failure
+        await self.check()
         await self._put(work.puts)
 
     async def _put(self, puts: Sequence[tuple[str, SesReason]]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from app.db import Database
 from app.errors import SesListUnavailable
 from app.ses.suppressed import Pacing, SesEntry
 from app.ses_sync import pulling, reading
+from app.ses_sync.lock import LockLost
 from app.ses_sync.pushing import Pusher
 from app.ses_sync.reports import RegionDrift, RegionReport
 from app.suppression import ses_mirror_store, ses_notes, ses_sync_store
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
 
 log = logging.getLogger("bouncer.ses_sync")
+
+
+async def _unchecked() -> None:
+    """No lock to check (a drift, a test's pass)."""
+
 
 # (region, stage, how many more): a front door's progress line.
 OnProgress = Callable[[str, str, int], None]
@@ -42,6 +48,8 @@ class RegionPass:
     clock: Callable[[], datetime]
     pacing: Pacing
     on_progress: OnProgress | None = None
+    # LockLost when the pass's lock is gone: asked before each write phase.
+    check: Callable[[], Awaitable[None]] = _unchecked
 
     def progress(self, stage: str, count: int) -> None:
         if self.on_progress is not None and count:
@@ -65,16 +73,20 @@ class RegionPass:
             report.pulled, report.noted = len(plan.pull), len(plan.note)
             report.pushed, report.deleted = len(plan.put), len(plan.delete)
             return report
-        whole_read = since is None
-        async with self.database.session() as session:
-            if whole_read:
-                await ses_mirror_store.replace(session, self.region, fresh)
-            else:
-                await ses_mirror_store.merge(session, self.region, fresh)
-            await ses_mirror_store.save_read(
-                session, self.region, started=started, whole=whole_read
-            )
-        await self._apply(plan, rows, report)
+        try:
+            await self.check()
+            async with self.database.session() as session:
+                if since is None:
+                    await ses_mirror_store.replace(session, self.region, fresh)
+                else:
+                    await ses_mirror_store.merge(session, self.region, fresh)
+                await ses_mirror_store.save_read(
+                    session, self.region, started=started, whole=since is None
+                )
+            await self._apply(plan, rows, report)
+        except LockLost as lost:  # stopped before the next write; the next pass carries on
+            log.warning("SES sync in %s: %s", self.region, lost.message)
+            report.error = lost.message
         return report
 
     async def drift(self) -> RegionDrift:
@@ -128,16 +140,18 @@ class RegionPass:
 
     async def _apply(self, plan: Plan, rows: Sequence[MirrorRow], report: RegionReport) -> None:
         region, database, clock = self.region, self.database, self.clock
+        await self.check()
         report.pulled = await pulling.pull(
             database, plan.pull, region=region, clock=clock, progress=self.progress
         )
+        await self.check()
         report.noted = await pulling.note(database, plan.note, region=region, clock=clock)
         if plan.direction.pushes:
             forms: dict[str, list[MirrorRow]] = defaultdict(list)
             for row in rows:
                 forms[row.key].append(row)
             pusher = Pusher(
-                region, self.client, database, self.pacing, clock, report, self.progress
+                region, self.client, database, self.pacing, clock, report, self.progress, self.check
             )
             try:
                 await pusher.run(plan, forms)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from app.db import Database
 from app.errors import InvalidInput, SesListUnavailable
 from app.ses.suppressed import PACING, Pacing
-from app.ses_sync.lock import PassLock
+from app.ses_sync.lock import LockLost, PassLock
 from app.ses_sync.region_pass import OnProgress, RegionPass
 from app.ses_sync.reports import PassReport, RegionDrift, RegionReport
 from app.settings import region_problem
@@ -116,6 +116,11 @@ class SesSync:
             reports: list[RegionReport] = []
             unreachable: list[SesListUnavailable] = []
             for region in chosen:
+                try:
+                    await self.lock.check()
+                except LockLost as lost:  # stopped: this region and the rest not run
+                    reports.append(RegionReport(region, error=lost.message))
+                    continue
                 async with self._region(region, on_progress) as one:
                     try:
                         report = await one.run(
@@ -129,7 +134,7 @@ class SesSync:
                         if err.is_region_wide:
                             unreachable.append(err)
                     else:
-                        if not dry_run:
+                        if not dry_run and report.error is None:
                             self._whole_wanted.discard(region)
                             self._drifts.pop(region, None)
                 reports.append(report)
@@ -177,7 +182,9 @@ class SesSync:
         # Building a client reads botocore's service model from disk: off the event loop.
         client = await asyncio.to_thread(self.client_factory, region)
         try:
-            yield RegionPass(region, client, self.database, self.clock, self.pacing, on_progress)
+            yield RegionPass(
+                region, client, self.database, self.clock, self.pacing, on_progress, self.lock.check
+            )
         finally:
             client.close()
 

@@ -10,10 +10,12 @@ tables, and one new word:
   incremental read starts (StartDate), the last pass and its error;
 - ses_outbox: removals waiting to be deleted from SES, written in the same transaction
   as the removal so a failed call is retried by the next pass;
+- ses_sync_lease: whose pass runs, renewed while it does (one pass at a time, even when
+  a pass's PostgreSQL advisory lock goes with a dropped connection);
 - suppression_change.action takes ``noted``: a history line saying SES holds the address
   too, which changes nothing in the entry.
 
-Downgrading drops the three tables and the ``noted`` lines (the CHECK before this
+Downgrading drops the four tables and the ``noted`` lines (the CHECK before this
 revision refuses them): SES's list is read again whole on the next upgrade, and the
 notes are written again once.
 
@@ -79,12 +81,20 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("region", "key", name=op.f("pk_ses_outbox")),
     )
+    op.create_table(
+        "ses_sync_lease",
+        sa.Column("name", sa.String(length=16), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_ses_sync_lease")),
+    )
     _swap_action_check(_ACTIONS)
 
 
 def downgrade() -> None:
     op.execute(sa.text("DELETE FROM suppression_change WHERE action = 'noted'"))
     _swap_action_check(_ACTIONS_BEFORE)
+    op.drop_table("ses_sync_lease")
     op.drop_table("ses_outbox")
     op.drop_table("ses_sync_state")
     with op.batch_alter_table("ses_mirror", schema=None) as batch_op:

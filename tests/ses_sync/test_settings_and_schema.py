@@ -111,7 +111,7 @@ class TestMigration0007:
                 await connection.run_sync(_to("0006"))  # type: ignore[arg-type]
                 await connection.commit()
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-                assert not tables & {"ses_mirror", "ses_sync_state", "ses_outbox"}
+                assert not tables & {"ses_mirror", "ses_sync_state", "ses_outbox", "ses_sync_lease"}
                 actions = await connection.scalars(text("SELECT action FROM suppression_change"))
                 assert list(actions) == ["added"]
                 with pytest.raises(IntegrityError):
