@@ -35,10 +35,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("bouncer.ses_sync")
 
 
-def count_failure(report: RegionReport, err: SesListUnavailable, email: str) -> None:
+def count_failure(
+    report: RegionReport, err: SesListUnavailable, email: str, *, logged: bool = True
+) -> None:
     """One SES call that failed for good (the next pass retries it)."""
     report.failed += 1
-    log.warning("SES sync in %s: %s failed: %s", report.region, email, err.message)
+    if logged:
+        log.warning("SES sync in %s: %s failed: %s", report.region, email, err.message)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Deleter:
     pacing: Pacing
     report: RegionReport
     progress: Callable[[str, int], None]
+    logged: bool = True  # False: the caller says what failed (the report's error)
 
     async def delete(
         self,
@@ -72,7 +76,7 @@ class Deleter:
             try:
                 outcome = await self._delete_one(key, item, known.get(item.email))
             except SesListUnavailable as err:
-                count_failure(self.report, err, item.email)
+                count_failure(self.report, err, item.email, logged=self.logged)
                 failure = err
                 if err.is_region_wide:
                     break

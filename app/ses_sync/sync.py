@@ -13,13 +13,16 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from app.addresses import address_key
 from app.db import Database
 from app.errors import InvalidInput, SesListUnavailable
 from app.ses.suppressed import PACING, Pacing
+from app.ses_sync import removing
 from app.ses_sync.lock import LockLost, PassLock
 from app.ses_sync.region_pass import OnProgress, RegionPass
 from app.ses_sync.reports import PassReport, RegionDrift, RegionReport
 from app.settings import region_problem
+from app.suppression import ses_outbox_store
 from app.suppression.ses_plan import Direction
 
 if TYPE_CHECKING:
@@ -156,6 +159,45 @@ class SesSync:
             found.append(cached)
         return found
 
+    async def delete_removed(self, email: str) -> list[RegionReport]:
+        """Delete a removal just committed (SES_SYNC=both) from SES's list at once, in
+        each region where it waits in the outbox; best effort: what fails stays there for
+        the next pass (each report's ``error``). No pass lock: it must not wait minutes
+        for a pass, and every step is safe beside one (app.ses_sync.removing)."""
+        key = address_key(email)
+        async with self.database.session() as session:
+            waiting = await ses_outbox_store.for_key(session, key)
+        reports: list[RegionReport] = []
+        for region in self.regions:
+            if region in waiting:
+                async with self._client(region) as client:
+                    report = await removing.delete_in_region(
+                        self.database,
+                        client,
+                        waiting[region],
+                        region=region,
+                        sleep=self.pacing.sleep,
+                        clock=self.clock,
+                    )
+                reports.append(report)
+        return reports
+
+    async def delete_removed_quietly(self, email: str) -> None:
+        """``delete_removed`` after an answer was sent: nothing to raise to, so logged."""
+        try:
+            reports = await self.delete_removed(email)
+        except Exception:  # the outbox keeps the removal: the next pass deletes it
+            log.exception("SES sync: could not delete %s from SES's list at once", email)
+            return
+        for report in reports:
+            if report.error is not None:
+                log.warning(
+                    "SES sync in %s: %s stays in SES's list until the next pass: %s",
+                    report.region,
+                    email,
+                    report.error,
+                )
+
     def _chosen(self, regions: Sequence[str] | None) -> list[str]:
         chosen = [region.strip().lower() for region in regions or self.regions]
         for region in chosen:
@@ -179,12 +221,17 @@ class SesSync:
     async def _region(
         self, region: str, on_progress: OnProgress | None
     ) -> AsyncIterator[RegionPass]:
-        # Building a client reads botocore's service model from disk: off the event loop.
-        client = await asyncio.to_thread(self.client_factory, region)
-        try:
+        async with self._client(region) as client:
             yield RegionPass(
                 region, client, self.database, self.clock, self.pacing, on_progress, self.lock.check
             )
+
+    @asynccontextmanager
+    async def _client(self, region: str) -> AsyncIterator[SESV2Client]:
+        # Building a client reads botocore's service model from disk: off the event loop.
+        client = await asyncio.to_thread(self.client_factory, region)
+        try:
+            yield client
         finally:
             client.close()
 

@@ -71,6 +71,15 @@ async def waiting(session: AsyncSession, region: str) -> dict[str, Waiting]:
     }
 
 
+async def for_key(session: AsyncSession, key: str) -> dict[str, Waiting]:
+    """One address's rows, by region."""
+    query = select(_OUTBOX).where(_OUTBOX.c.key == key)
+    return {
+        row.region: Waiting(row.key, row.created_at, row.attempts, row.last_error)
+        for row in await session.execute(query)
+    }
+
+
 async def failed(
     session: AsyncSession, region: str, key: str, *, removed_at: datetime, error: str
 ) -> None:
