@@ -106,7 +106,9 @@ class SesSync:
         """One pass over ``regions`` (None or empty: all of SES_SYNC_REGIONS), one region
         after another, one pass at a time across replicas: ``wait`` for a running one, or
         SyncBusy (409). A region whose list cannot be read is reported failed (``error``)
-        while the others run; SesListUnavailable (502) when none could be reached.
+        while the others run; SesListUnavailable (502) when none could be reached. A pass
+        that loses its lock stops before its next write: the region it was in says so in
+        its ``error``, and so do the regions it did not begin (app.ses_sync.lock).
 
         ``dry_run`` reads SES's list and plans, and writes nothing anywhere, the mirror of
         SES's list included: the report's counts and ``plan`` are what a pass would do.
