@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UtcDateTime
+from app.settings import REGION_LENGTH
 from app.vocabulary import (
     ChangeAction,
     ConfirmedVia,
@@ -229,10 +230,6 @@ class Send(Base):
     __table_args__ = (Index(None, "ses_message_id"), Index(None, "created_at"))
 
 
-# Wide enough for any region code AWS names (us-gov-west-1, eu-isoe-west-1).
-REGION_LENGTH = 32
-
-
 class SesMirror(Base):
     """SES's account-level suppression list as bouncer last read it (SPEC §7), per region
     and exact form: only entries bouncer can take (an address, BOUNCE or COMPLAINT)."""
@@ -246,7 +243,14 @@ class SesMirror(Base):
     key: Mapped[str] = mapped_column(String(320))
     # SES's word (BOUNCE, COMPLAINT), not bouncer's: a plain column, no CHECK.
     reason: Mapped[str] = mapped_column(String(16))
+    # SES's LastUpdateTime; for an entry bouncer's own Put made, the moment bouncer
+    # checked the address before it (what the entry stands for).
     last_update: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when bouncer's own Put made the entry: when the call ended (bouncer's clock).
+    # SES dates the entry itself when the call lands, after throttled retries and by
+    # its own clock: a read that shows it no later than this (give or take a skew) shows
+    # bouncer's Put, never a new bounce after a removal.
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "region", "key"),)
 
@@ -279,3 +283,17 @@ class SesOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SesSyncLease(Base):
+    """Whose sync pass runs (SPEC §7: one at a time across replicas), renewed while it
+    does. On PostgreSQL the pass also holds an advisory lock, which goes with its
+    connection: should that connection drop mid-pass, the lease still keeps the other
+    replicas off until the pass notices and stops."""
+
+    __tablename__ = "ses_sync_lease"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    # By the database's clock, so that the replicas' own clocks do not matter.
+    renewed_at: Mapped[datetime] = mapped_column(UtcDateTime)

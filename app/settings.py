@@ -60,10 +60,22 @@ def _libpq_to_asyncpg(url: str) -> str:
 # An AWS region code: us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1.
 # https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+# The longest region code the SES list sync stores (its tables' region columns): wide
+# enough for any code AWS names (us-gov-west-1, eu-isoe-west-1).
+REGION_LENGTH = 32
 
 
 def is_aws_region(text: str) -> bool:
     return _AWS_REGION.fullmatch(text) is not None
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` cannot be a region the SES list sync reads, or None when it can."""
+    if not is_aws_region(region):
+        return f"{region!r} is not an AWS region"
+    if len(region) > REGION_LENGTH:
+        return f"{region!r} is longer than {REGION_LENGTH} characters, more than any AWS region"
+    return None
 
 
 def _split_commas(value: object) -> object:
@@ -166,12 +178,24 @@ class Settings(BaseSettings):
     def _check_regions(cls, value: list[str]) -> list[str]:
         regions = [region.lower() for region in value]
         for region in regions:
-            if not is_aws_region(region):
+            if (problem := region_problem(region)) is not None:
                 raise ValueError(
-                    f"{region!r} is not an AWS region: give region codes such as "
-                    "us-east-1,eu-west-1, comma-separated"
+                    f"{problem}: give region codes such as us-east-1,eu-west-1, comma-separated"
                 )
         return list(dict.fromkeys(regions))
+
+    @model_validator(mode="after")
+    def _sync_region_from_aws_region(self) -> Settings:
+        # With SES_SYNC_REGIONS unset the sync reads AWS_REGION's list: it must be one too.
+        if self.SES_SYNC != "off" and not self.SES_SYNC_REGIONS:
+            problem = region_problem(self.AWS_REGION.strip().lower())
+            if problem is not None:
+                raise ValueError(
+                    f"AWS_REGION: {problem}, and SES_SYNC reads that region's list when "
+                    "SES_SYNC_REGIONS is unset: set AWS_REGION to a region code such as "
+                    "us-east-1, or SES_SYNC_REGIONS"
+                )
+        return self
 
     @field_validator("SNS_BASIC_AUTH")
     @classmethod

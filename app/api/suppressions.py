@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.bodies import CheckedJsonRoute
-from app.api.deps import DatabaseDep, ReadAccess, SessionDep, SettingsDep, WriteAccess
+from app.api.deps import (
+    DatabaseDep,
+    ReadAccess,
+    SessionDep,
+    SesSyncDep,
+    SettingsDep,
+    WriteAccess,
+)
 from app.api.schemas import (
     ChangeOut,
     CheckIn,
@@ -191,6 +198,8 @@ async def delete_entry(
     session: SessionDep,
     who: WriteAccess,
     settings: SettingsDep,
+    ses_sync: SesSyncDep,
+    background: BackgroundTasks,
     note: Annotated[Text | None, Query(max_length=2000, description="why")] = None,
 ) -> Response:
     regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
@@ -202,6 +211,10 @@ async def delete_entry(
         changes = await entries.history(session, email)
         missing = NotSuppressed(email=email, history=[ChangeOut.model_validate(c) for c in changes])
         return JSONResponse(missing.model_dump(mode="json"), status_code=404)
+    if regions:
+        # After the 204 is sent (the session commits before it): SES's entry goes at once,
+        # best effort, so the next send is not dropped by it; the outbox is the fallback.
+        background.add_task(ses_sync.delete_removed_quietly, email)
     return Response(status_code=204)
 
 

@@ -157,7 +157,8 @@ class _progress:
             key = (region, stage)
             if key not in tasks:
                 tasks[key] = self._bar.add_task(f"{region}: {stage}", total=None)
-            self._bar.update(tasks[key], completed=count)
+            # ``count`` is the advance (a page's entries, one delete), not a total.
+            self._bar.advance(tasks[key], count)
 
         return on_progress
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from app.db import Database
+    from app.settings import Settings
     from app.suppression import transfer
 
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
@@ -140,19 +141,49 @@ def add(
 
 @app.command(epilog="Exit codes: 0 removed, 1 not on the list, 2 bad input, 3 no database.")
 def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = None) -> None:
-    """Remove an entry; the removal stays in its history with the note."""
+    """Remove an entry; the removal stays in its history with the note. With SES_SYNC=both
+    the address is also deleted from SES's list at once (what fails there waits for the
+    next sync pass)."""
     from app.suppression import entries
 
     settings = load_settings()
     regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
-    removed = with_session(
-        lambda s: entries.remove(
-            s, email, actor="cli", note=note, now=datetime.now(UTC), ses_regions=regions
-        )
-    )
+    if regions:  # SES is called: its warnings are logged as `bouncer ses sync` logs them
+        from app.logs import configure_logging
+
+        configure_logging(settings.LOG_FORMAT, settings.LOG_LEVEL, settings.LOG_LEVEL_LIBRARIES)
+
+    async def job(database: Database) -> tuple[bool, list[str]]:
+        async with database.session() as session:
+            removed = await entries.remove(
+                session, email, actor="cli", note=note, now=datetime.now(UTC), ses_regions=regions
+            )
+        if not removed or not regions:
+            return removed, []
+        return True, await _delete_from_ses(settings, database, email)
+
+    removed, problems = with_database(job)
     if not removed:
         raise fail(f"{email} is not on the list", FOUND)
     typer.echo(f"removed {email}")
+    for problem in problems:
+        say(f"warning: {problem}; the outbox keeps the removal for the next sync pass")
+
+
+async def _delete_from_ses(settings: Settings, database: Database, email: str) -> list[str]:
+    """The removal, just committed, deleted from SES's list at once; what went wrong."""
+    from app.errors import BouncerError
+    from app.services import build_ses_sync
+
+    try:
+        reports = await build_ses_sync(settings, database).delete_removed(email)
+    except BouncerError as err:  # the removal stands: only SES's delete waits
+        return [f"could not delete {email} from SES's list now: {err.message}"]
+    return [
+        f"could not delete {email} from SES's list in {one.region} now: {one.error}"
+        for one in reports
+        if one.error is not None
+    ]
 
 
 async def _read(path: Path, progress: Progress | None) -> AsyncIterator[bytes]:

@@ -18,7 +18,8 @@ from app.vocabulary import ChangeAction, Source
 # short transactions, so SNS notifications never wait long for the write lock.
 BATCH = 500
 
-Progress = Callable[[str, int], None]
+# (stage, how many more) as work is done.
+Advance = Callable[[str, int], None]
 
 
 async def pull(
@@ -27,7 +28,7 @@ async def pull(
     *,
     region: str,
     clock: Callable[[], datetime],
-    progress: Progress,
+    progress: Advance,
 ) -> int:
     """Add SES's entries to bouncer; how many were added."""
     added = 0
@@ -39,11 +40,11 @@ async def pull(
             current = await ses_sync_store.locked(session, keys)
             removed = await ses_sync_store.removals(session, keys)
             new, revived = pulled_entries(batch, current, removed, region=region, now=now)
-            await ses_sync_store.add_pulled(
+            done = await ses_sync_store.add_pulled(
                 session, new, revived, actor=ses_notes.sync_actor(region), now=now
             )
-        added += len(new) + len(revived)
-        progress("pulled", len(new) + len(revived))
+        added += done
+        progress("pulled", done)
     return added
 
 

@@ -10,9 +10,8 @@ removed meanwhile is never put back, and one suppressed again is not deleted.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,20 +20,18 @@ from app.db import Database
 from app.errors import SesListUnavailable
 from app.ses import suppressed
 from app.ses.suppressed import Pacing, SesReason
+from app.ses_sync.deleting import Deleter, count_failure
 from app.ses_sync.reports import RegionReport
 from app.suppression import ses_mirror_store, ses_notes, ses_outbox_store, ses_sync_store
 from app.suppression.effects import ChangeLine
 from app.suppression.ses_mirror_store import MirrorRow
 from app.suppression.ses_outbox_store import Waiting
-from app.suppression.ses_plan import Plan, ToDelete
-from app.vocabulary import ChangeAction, Reason
+from app.suppression.ses_plan import Held, Plan, ToDelete
+from app.vocabulary import ChangeAction
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
 
-log = logging.getLogger("bouncer.ses_sync")
-
-_TO_SES: dict[Reason, SesReason] = {Reason.BOUNCE: "BOUNCE", Reason.COMPLAINT: "COMPLAINT"}
 # Entries put into SES between two mirror writes.
 _FLUSH_EVERY = 100
 
@@ -50,11 +47,11 @@ def push_work(
     plan: Plan,
     waiting: Mapping[str, Waiting],
     forms: Mapping[str, Sequence[MirrorRow]],
-    active: Mapping[str, Reason],
+    active: Mapping[str, Held],
 ) -> PushWork:
     """``plan``'s deletes and puts as they stand now. ``waiting``: the region's outbox;
-    ``forms``: the mirror's forms by key; ``active``: the current reason of each address
-    the plan puts or the outbox names that has an active entry."""
+    ``forms``: the mirror's forms by key; ``active``: the current entry of each address
+    the plan puts or the outbox names that has an active one."""
     deletes: dict[str, dict[str, ToDelete]] = defaultdict(dict)
     for item in plan.delete:
         if item.key not in active:
@@ -68,9 +65,10 @@ def push_work(
                 deletes[key].setdefault(form.email, ToDelete(form.email, key, row.removed_at))
     puts: list[tuple[str, SesReason]] = []
     for wanted in plan.put:
-        # Removed since the plan (not active), or no longer a bounce or complaint: not put.
+        # Removed since the plan (not active), no longer a bounce or complaint, or given an
+        # expiry: not put.
         current = active.get(wanted.email)
-        if current is not None and (reason := _TO_SES.get(current)) is not None:
+        if current is not None and (reason := current.for_ses) is not None:
             puts.append((wanted.email, reason))
     return PushWork(
         deletes={key: list(found.values()) for key, found in sorted(deletes.items())},
@@ -90,6 +88,7 @@ class Pusher:
     clock: Callable[[], datetime]
     report: RegionReport
     progress: Callable[[str, int], None]
+    check: Callable[[], Awaitable[None]]  # LockLost when the pass's lock is gone
 
     async def run(self, plan: Plan, forms: Mapping[str, Sequence[MirrorRow]]) -> None:
         """Deletes first (a removal is what an operator waits on), then puts. Raises the
@@ -99,39 +98,18 @@ class Pusher:
             keys = {item.email for item in plan.put} | set(waiting)
             active = await ses_sync_store.active(session, keys, now=self.clock())
         work = push_work(plan, waiting, forms, active)
+        await self.check()
         if work.settled:
             async with self.database.session() as session:
                 await ses_outbox_store.done(session, self.region, work.settled)
+        deleter = Deleter(self.client, self.database, self.pacing, self.report, self.progress)
         for key, items in work.deletes.items():
-            await self._delete(key, items)
+            known = {row.email: row for row in forms.get(key, ())}
+            failure = await deleter.delete(key, items, known)
+            if failure is not None and failure.is_region_wide:
+                raise failure
+        await self.check()
         await self._put(work.puts)
-
-    async def _delete(self, key: str, items: Sequence[ToDelete]) -> None:
-        gone: list[str] = []
-        failure: SesListUnavailable | None = None
-        for item in items:
-            try:
-                await asyncio.to_thread(
-                    suppressed.delete_suppressed, self.client, item.email, pacing=self.pacing
-                )
-            except SesListUnavailable as err:
-                failure = self._failed(err, item.email)
-                if err.is_region_wide:
-                    break
-                continue
-            gone.append(item.email)
-            self.report.deleted += 1
-            self.progress("deleted", 1)
-        async with self.database.session() as session:
-            await ses_mirror_store.forget(session, self.region, gone)
-            if failure is None:
-                await ses_outbox_store.done(session, self.region, [key])
-            else:
-                await ses_outbox_store.failed(
-                    session, self.region, key, removed_at=items[0].removed_at, error=failure.message
-                )
-        if failure is not None and failure.is_region_wide:
-            raise failure
 
     async def _put(self, puts: Sequence[tuple[str, SesReason]]) -> None:
         done: list[MirrorRow] = []
@@ -143,27 +121,39 @@ class Pusher:
                 started = self.clock()
                 async with self.database.read() as session:
                     still = await ses_sync_store.active(session, [key], now=started)
-                if key not in still or (reason := _TO_SES.get(still[key])) is None:
+                if key not in still or (reason := still[key].for_ses) is None:
                     continue
                 try:
                     await asyncio.to_thread(
                         suppressed.put_suppressed, self.client, key, reason, pacing=self.pacing
                     )
                 except SesListUnavailable as err:
-                    self._failed(err, key)
+                    count_failure(self.report, err, key)
                     if err.is_region_wide:
                         raise
                     continue
-                # SES dates the entry itself, no earlier than the call's start; the next
-                # read brings its exact LastUpdateTime.
-                done.append(MirrorRow(key, key, reason, started))
+                # Dated as of the check (what the entry stands for), with the call's end:
+                # SES dates it when the call lands, by its own clock (app.models.SesMirror).
+                done.append(MirrorRow(key, key, reason, started, pushed_at=self.clock()))
                 self.report.pushed += 1
                 self.progress("pushed", 1)
+                await self._removed_meanwhile(key, since=started)
                 if len(done) >= _FLUSH_EVERY:
                     await self._remember(done)
                     done = []
         finally:
             await self._remember(done)
+
+    async def _removed_meanwhile(self, key: str, *, since: datetime) -> None:
+        """An operator may remove the address while the Put is under way (throttled
+        retries take up to ~47 s): SES then holds what bouncer no longer does, so its
+        removal waits in the outbox (again) for the next pass to delete."""
+        async with self.database.session() as session:
+            removed_at = await ses_sync_store.removed_since(session, key, since, now=self.clock())
+            if removed_at is not None:
+                await ses_outbox_store.enqueue(
+                    session, key, regions=[self.region], removed_at=removed_at
+                )
 
     async def _remember(self, rows: Sequence[MirrorRow]) -> None:
         """The mirror holds what was put, and each entry's history says SES holds it now
@@ -180,8 +170,3 @@ class Pusher:
         async with self.database.session() as session:
             await ses_mirror_store.merge(session, self.region, rows)
             await ses_sync_store.add_lines(session, lines, now=self.clock())
-
-    def _failed(self, err: SesListUnavailable, email: str) -> SesListUnavailable:
-        self.report.failed += 1
-        log.warning("SES sync in %s: %s failed: %s", self.region, email, err.message)
-        return err

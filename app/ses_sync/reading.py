@@ -10,7 +10,7 @@ https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_ListSuppressedDestina
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,11 @@ FULL_READ_EVERY = timedelta(hours=6)
 # differ, and an entry written while the last read paged may carry an earlier
 # LastUpdateTime. An entry read twice is harmless (the plan is idempotent).
 OVERLAP = timedelta(minutes=15)
+# SES dates the entry bouncer's own Put made when the call lands (after throttled
+# retries: up to ~47 s after bouncer's check, app.ses.suppressed.SYNC_BACKOFF) and by its
+# own clock, which may run a few seconds ahead of ours. A read showing it no later than
+# the call's end plus this shows that Put, not a new bounce from elsewhere.
+OWN_PUT_SKEW = timedelta(seconds=30)
 _KNOWN_REASONS = frozenset({"BOUNCE", "COMPLAINT"})
 _MAX_EMAIL = 320  # ses_mirror's columns
 
@@ -63,9 +68,12 @@ async def read_list(
     )
 
 
-def mirror_rows(entries: Iterable[SesEntry]) -> list[MirrorRow]:
+def mirror_rows(
+    entries: Iterable[SesEntry], pushed: Mapping[str, MirrorRow] | None = None
+) -> list[MirrorRow]:
     """The entries bouncer can take (an address, BOUNCE or COMPLAINT), filed by key; the
-    plan reports the others (app.suppression.ses_plan's ``invalid``)."""
+    plan reports the others (app.suppression.ses_plan's ``invalid``). ``pushed``: the
+    mirror's rows of bouncer's own Puts by exact form (``mirror_row``)."""
     rows: list[MirrorRow] = []
     for entry in entries:
         if entry.reason not in _KNOWN_REASONS or len(entry.email) > _MAX_EMAIL:
@@ -76,8 +84,33 @@ def mirror_rows(entries: Iterable[SesEntry]) -> list[MirrorRow]:
             continue
         if len(key) > _MAX_EMAIL:
             continue
-        rows.append(MirrorRow(entry.email, key, entry.reason, entry.last_update))
+        rows.append(mirror_row(entry, key, (pushed or {}).get(entry.email)))
     return rows
+
+
+def mirror_row(entry: SesEntry, key: str, known: MirrorRow | None) -> MirrorRow:
+    """The row for an entry SES showed: ``known`` when that is the row of bouncer's own
+    Put and the entry is that Put (same reason, dated no later than the call's end plus
+    OWN_PUT_SKEW), so it stays dated as of bouncer's check before the Put; otherwise the
+    entry as SES dates it (a later update in SES is a new bounce)."""
+    if (
+        known is not None
+        and known.pushed_at is not None
+        and known.reason == entry.reason
+        and entry.last_update <= known.pushed_at + OWN_PUT_SKEW
+    ):
+        return known
+    return MirrorRow(entry.email, key, entry.reason, entry.last_update)
+
+
+def plan_entries(
+    rows: Iterable[MirrorRow], fresh: Iterable[MirrorRow], read: Iterable[SesEntry]
+) -> list[SesEntry]:
+    """What the plan compares: the mirror's ``rows`` (bouncer's own Puts dated as of its
+    check), and the entries of ``read`` that made no row of ``fresh`` (the plan reports
+    them as unreadable)."""
+    taken = {row.email for row in fresh}
+    return [row.entry for row in rows] + [entry for entry in read if entry.email not in taken]
 
 
 def merged(mirror: Sequence[MirrorRow], read: Sequence[MirrorRow]) -> list[MirrorRow]:

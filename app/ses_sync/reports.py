@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.suppression.ses_plan import Direction, Drift, Plan
+from app.suppression.ses_drift import Drift
+from app.suppression.ses_plan import Direction, Plan
 
 
 @dataclass
@@ -14,9 +15,9 @@ class RegionReport:
     """One region's part of a pass; in a dry run, the counts are what it would do.
 
     ``pulled``: entries added to bouncer; ``pushed``: entries put into SES; ``deleted``:
-    forms deleted from SES; ``noted``: history lines saying SES holds an address bouncer
-    had; ``failed``: SES calls that failed for good (retried by the next pass). ``error``
-    says why the region stopped early, if it did."""
+    forms deleted from SES (not those SES no longer held); ``noted``: history lines saying
+    SES holds an address bouncer had; ``failed``: SES calls that failed for good (retried
+    by the next pass). ``error`` says why the region stopped early, if it did."""
 
     region: str
     pulled: int = 0

@@ -13,12 +13,16 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from app.addresses import address_key
 from app.db import Database
 from app.errors import InvalidInput, SesListUnavailable
 from app.ses.suppressed import PACING, Pacing
-from app.ses_sync.lock import PassLock
-from app.ses_sync.region_pass import Progress, RegionPass
+from app.ses_sync import removing
+from app.ses_sync.lock import LockLost, PassLock
+from app.ses_sync.region_pass import OnProgress, RegionPass
 from app.ses_sync.reports import PassReport, RegionDrift, RegionReport
+from app.settings import region_problem
+from app.suppression import ses_outbox_store
 from app.suppression.ses_plan import Direction
 
 if TYPE_CHECKING:
@@ -97,12 +101,14 @@ class SesSync:
         regions: Sequence[str] | None = None,
         dry_run: bool = False,
         wait: bool = True,
-        on_progress: Progress | None = None,
+        on_progress: OnProgress | None = None,
     ) -> PassReport:
         """One pass over ``regions`` (None or empty: all of SES_SYNC_REGIONS), one region
         after another, one pass at a time across replicas: ``wait`` for a running one, or
         SyncBusy (409). A region whose list cannot be read is reported failed (``error``)
-        while the others run; SesListUnavailable (502) when none could be reached.
+        while the others run; SesListUnavailable (502) when none could be reached. A pass
+        that loses its lock stops before its next write: the region it was in says so in
+        its ``error``, and so do the regions it did not begin (app.ses_sync.lock).
 
         ``dry_run`` reads SES's list and plans, and writes nothing anywhere, the mirror of
         SES's list included: the report's counts and ``plan`` are what a pass would do.
@@ -115,6 +121,11 @@ class SesSync:
             reports: list[RegionReport] = []
             unreachable: list[SesListUnavailable] = []
             for region in chosen:
+                try:
+                    await self.lock.check()
+                except LockLost as lost:  # stopped: this region and the rest not run
+                    reports.append(RegionReport(region, error=lost.message))
+                    continue
                 async with self._region(region, on_progress) as one:
                     try:
                         report = await one.run(
@@ -128,7 +139,7 @@ class SesSync:
                         if err.is_region_wide:
                             unreachable.append(err)
                     else:
-                        if not dry_run:
+                        if not dry_run and report.error is None:
                             self._whole_wanted.discard(region)
                             self._drifts.pop(region, None)
                 reports.append(report)
@@ -150,10 +161,47 @@ class SesSync:
             found.append(cached)
         return found
 
+    async def delete_removed(self, email: str) -> list[RegionReport]:
+        """Delete a removal just committed (SES_SYNC=both) from SES's list at once, in
+        each region where it waits in the outbox; best effort: what fails stays there for
+        the next pass (each report's ``error``). No pass lock: it must not wait minutes
+        for a pass, and every step is safe beside one (app.ses_sync.removing)."""
+        key = address_key(email)
+        async with self.database.session() as session:
+            waiting = await ses_outbox_store.for_key(session, key)
+        reports: list[RegionReport] = []
+        for region in self.regions:
+            if region in waiting:
+                async with self._client(region) as client:
+                    report = await removing.delete_in_region(
+                        self.database,
+                        client,
+                        waiting[region],
+                        region=region,
+                        sleep=self.pacing.sleep,
+                        clock=self.clock,
+                    )
+                reports.append(report)
+        return reports
+
+    async def delete_removed_quietly(self, email: str) -> None:
+        """``delete_removed`` after an answer was sent: nothing to raise to, so logged."""
+        try:
+            reports = await self.delete_removed(email)
+        except Exception:  # the outbox keeps the removal: the next pass deletes it
+            log.exception("SES sync: could not delete %s from SES's list at once", email)
+            return
+        for report in reports:
+            if report.error is not None:
+                log.warning(
+                    "SES sync in %s: %s stays in SES's list until the next pass: %s",
+                    report.region,
+                    email,
+                    report.error,
+                )
+
     def _chosen(self, regions: Sequence[str] | None) -> list[str]:
-        if not regions:
-            return self.regions
-        chosen = [region.strip().lower() for region in regions]
+        chosen = [region.strip().lower() for region in regions or self.regions]
         for region in chosen:
             if region not in self.regions:
                 raise InvalidInput(
@@ -161,14 +209,31 @@ class SesSync:
                     f"{', '.join(self.regions)}; add it there to sync its list",
                     field="region",
                 )
+            if (problem := region_problem(region)) is not None:
+                # AWS_REGION stands in for SES_SYNC_REGIONS, and with SES_SYNC=off (a pass
+                # from the CLI) nothing checked it at start.
+                raise InvalidInput(
+                    f"{problem}: set SES_SYNC_REGIONS (or AWS_REGION) to region codes such "
+                    "as us-east-1",
+                    field="region",
+                )
         return list(dict.fromkeys(chosen))
 
     @asynccontextmanager
-    async def _region(self, region: str, on_progress: Progress | None) -> AsyncIterator[RegionPass]:
+    async def _region(
+        self, region: str, on_progress: OnProgress | None
+    ) -> AsyncIterator[RegionPass]:
+        async with self._client(region) as client:
+            yield RegionPass(
+                region, client, self.database, self.clock, self.pacing, on_progress, self.lock.check
+            )
+
+    @asynccontextmanager
+    async def _client(self, region: str) -> AsyncIterator[SESV2Client]:
         # Building a client reads botocore's service model from disk: off the event loop.
         client = await asyncio.to_thread(self.client_factory, region)
         try:
-            yield RegionPass(region, client, self.database, self.clock, self.pacing, on_progress)
+            yield client
         finally:
             client.close()
 

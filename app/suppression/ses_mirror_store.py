@@ -28,6 +28,9 @@ class MirrorRow(NamedTuple):
     key: str
     reason: str
     last_update: datetime
+    """SES's LastUpdateTime, or for bouncer's own Put the moment it checked the address."""
+    pushed_at: datetime | None = None
+    """Bouncer's own Put made it: when that call ended (app.models.SesMirror)."""
 
     @property
     def entry(self) -> SesEntry:
@@ -43,11 +46,25 @@ class SyncState:
     last_error: str | None
 
 
+_ROWS = select(*(_MIRROR.c[name] for name in MirrorRow._fields))
+
+
 async def rows(session: AsyncSession, region: str) -> list[MirrorRow]:
     """Every form the mirror holds for ``region``."""
-    query = select(_MIRROR.c.email, _MIRROR.c.key, _MIRROR.c.reason, _MIRROR.c.last_update)
-    result = await session.execute(query.where(_MIRROR.c.region == region))
+    result = await session.execute(_ROWS.where(_MIRROR.c.region == region))
     return [MirrorRow(*row) for row in result]
+
+
+async def pushed(session: AsyncSession, region: str) -> dict[str, MirrorRow]:
+    """The forms bouncer's own Puts made in ``region``, by exact form."""
+    query = _ROWS.where(_MIRROR.c.region == region, _MIRROR.c.pushed_at.is_not(None))
+    return {row.email: MirrorRow(*row) for row in await session.execute(query)}
+
+
+async def forms(session: AsyncSession, region: str, key: str) -> list[MirrorRow]:
+    """The forms the mirror holds of one address in ``region``."""
+    query = _ROWS.where(_MIRROR.c.region == region, _MIRROR.c.key == key)
+    return [MirrorRow(*row) for row in await session.execute(query)]
 
 
 async def replace(session: AsyncSession, region: str, read: Sequence[MirrorRow]) -> None:
@@ -69,6 +86,7 @@ async def merge(session: AsyncSession, region: str, read: Sequence[MirrorRow]) -
             "key": upsert.excluded.key,
             "reason": upsert.excluded.reason,
             "last_update": upsert.excluded.last_update,
+            "pushed_at": upsert.excluded.pushed_at,
         },
     )
     for start in range(0, len(read), _CHUNK):

@@ -7,6 +7,7 @@ then drops the row (``done``), or counts the failure and keeps it (``failed``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for, storable, table_of
 from app.models import SesOutbox
+from app.settings import region_problem
+
+log = logging.getLogger("bouncer.ses_sync")
 
 _OUTBOX = table_of(SesOutbox)
 _CHUNK = 2000
@@ -35,8 +39,17 @@ async def enqueue(
     session: AsyncSession, key: str, *, regions: Sequence[str], removed_at: datetime
 ) -> None:
     """One row per region; removed again before the pass came, the later removal counts
-    (SES entries updated after it are a new bounce, left alone)."""
-    if not regions:
+    (SES entries updated after it are a new bounce, left alone).
+
+    A region no SES list can have (settings built past their validation) is left out and
+    logged: the removal itself must never fail for it."""
+    usable = []
+    for region in dict.fromkeys(regions):
+        if (problem := region_problem(region)) is None:
+            usable.append(region)
+        else:
+            log.warning("SES sync: %s; the removal of %s is not queued for it", problem, key)
+    if not usable:
         return
     upsert = insert_for(session)(_OUTBOX)
     upsert = upsert.on_conflict_do_update(
@@ -44,8 +57,7 @@ async def enqueue(
         set_={"created_at": upsert.excluded.created_at},
     )
     rows = [
-        {"region": region, "key": key, "created_at": removed_at, "attempts": 0}
-        for region in dict.fromkeys(regions)
+        {"region": region, "key": key, "created_at": removed_at, "attempts": 0} for region in usable
     ]
     await session.execute(upsert, rows)
 
@@ -55,6 +67,15 @@ async def waiting(session: AsyncSession, region: str) -> dict[str, Waiting]:
     query = select(_OUTBOX).where(_OUTBOX.c.region == region)
     return {
         row.key: Waiting(row.key, row.created_at, row.attempts, row.last_error)
+        for row in await session.execute(query)
+    }
+
+
+async def for_key(session: AsyncSession, key: str) -> dict[str, Waiting]:
+    """One address's rows, by region."""
+    query = select(_OUTBOX).where(_OUTBOX.c.key == key)
+    return {
+        row.region: Waiting(row.key, row.created_at, row.attempts, row.last_error)
         for row in await session.execute(query)
     }
 

@@ -19,21 +19,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import chain, zip_longest
-from typing import Any
 
 from app.addresses import InvalidAddress, parse_address
 from app.ses.suppressed import SesEntry, SesReason
+from app.suppression import ses_drift
+from app.suppression.ses_drift import Drift, DriftKind, DriftSample
 from app.vocabulary import Reason
 
 # SES's list knows only these two and never expires an entry, so manual, unsubscribe and
-# soft_bounce entries stay bouncer's own (SPEC §7).
+# soft_bounce entries stay bouncer's own (SPEC §7), and so does any entry that expires.
 _FROM_SES: dict[str, Reason] = {"BOUNCE": Reason.BOUNCE, "COMPLAINT": Reason.COMPLAINT}
 _TO_SES: dict[Reason, SesReason] = {Reason.BOUNCE: "BOUNCE", Reason.COMPLAINT: "COMPLAINT"}
-MAX_SAMPLES = 10
 
 
 class Direction(StrEnum):
@@ -59,6 +58,13 @@ class Held:
     reason: Reason
     noted: bool = False
     """Its history already says SES (this region) holds it: the note is written once."""
+    expiring: bool = False
+    """It has an ``expires_at``: never pushed, since SES's list would keep it for ever."""
+
+    @property
+    def for_ses(self) -> SesReason | None:
+        """The reason it goes into SES's list with, or None: it stays bouncer's own."""
+        return None if self.expiring else _TO_SES.get(self.reason)
 
 
 @dataclass(frozen=True)
@@ -107,39 +113,6 @@ class Unreadable:
 
     email: str
     problem: str
-
-
-class DriftKind(StrEnum):
-    ONLY_IN_BOUNCER = "only_in_bouncer"  # an active bounce/complaint SES lacks
-    ONLY_IN_SES = "only_in_ses"  # an SES entry bouncer lacks (remembered removals excepted)
-    REASON_DIFFERS = "reason_differs"  # held on both sides, for different reasons
-
-
-@dataclass(frozen=True)
-class DriftSample:
-    email: str  # the key
-    kind: DriftKind
-    bouncer_reason: Reason | None
-    ses_reason: Reason | None  # in bouncer's words: bounce, complaint
-
-
-@dataclass(frozen=True)
-class Drift:
-    """How far the two lists are apart (SPEC §7), whatever the direction.
-
-    A pass in ``both`` takes ``only_in_bouncer`` and ``only_in_ses`` to zero;
-    ``reason_differs`` stays, since neither side's reason is ever overwritten. Entries
-    in ``Plan.invalid`` are counted nowhere: no pass can bring them in."""
-
-    only_in_bouncer: int
-    only_in_ses: int
-    reason_differs: int
-    samples: tuple[DriftSample, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        """SPEC §7's shape: the counts, and ``samples`` as ``{"email", "kind",
-        "bouncer_reason", "ses_reason"}`` (the words are StrEnums: they are strings)."""
-        return asdict(self) | {"samples": [asdict(sample) for sample in self.samples]}
 
 
 @dataclass(frozen=True)
@@ -194,7 +167,7 @@ def reconcile(
         put=tuple(planner.put),
         delete=tuple(planner.delete),
         invalid=tuple(invalid),
-        drift=_drift(planner.drift),
+        drift=ses_drift.summed(planner.drift),
     )
 
 
@@ -245,9 +218,9 @@ class _Planner:
             ]
 
     def held_by_bouncer(self, key: str, held: Held) -> None:
-        ses_reason = _TO_SES.get(held.reason)
+        ses_reason = held.for_ses
         if ses_reason is None:
-            return  # manual, unsubscribe, soft_bounce: bouncer's own
+            return  # manual, unsubscribe, soft_bounce, expiring: bouncer's own
         self._differs(DriftKind.ONLY_IN_BOUNCER, key, held.reason, None)
         if self.direction.pushes:
             self.put.append(ToPut(key, ses_reason))
@@ -281,17 +254,3 @@ def _group(ses: Iterable[SesEntry]) -> tuple[dict[str, list[_Form]], list[Unread
             continue
         by_key[address.normalized].append(_Form(entry, reason, address.display))
     return by_key, invalid
-
-
-def _drift(found: Mapping[DriftKind, list[DriftSample]]) -> Drift:
-    """Counts, and up to MAX_SAMPLES samples taken from each kind in turn (each kind's
-    sorted by address), so one large kind does not hide the others."""
-    ordered = [found.get(kind, []) for kind in DriftKind]
-    turns = chain.from_iterable(zip_longest(*ordered))
-    samples = tuple(sample for sample in turns if sample is not None)[:MAX_SAMPLES]
-    return Drift(
-        only_in_bouncer=len(found.get(DriftKind.ONLY_IN_BOUNCER, [])),
-        only_in_ses=len(found.get(DriftKind.ONLY_IN_SES, [])),
-        reason_differs=len(found.get(DriftKind.REASON_DIFFERS, [])),
-        samples=samples,
-    )

@@ -3,13 +3,15 @@ it remembers, and the pulled entries and notes it writes (app.ses_sync decides w
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_for
 from app.suppression import bulk_store, tables
 from app.suppression.bulk_store import NewEntry
 from app.suppression.effects import ChangeLine, Current
@@ -39,24 +41,29 @@ async def held(
     """bouncer's active entries a plan compares with SES's ``ses_keys``: every bounce and
     complaint, and whatever else SES holds too; ``noted`` when the entry's history already
     has a line by ``actor`` (the sync in this region) since the entry was last added."""
-    pushable = _ACTIVE_REASONS.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
-    found: dict[str, Reason] = dict((await session.execute(pushable, {"now": now})).all())
+    pushable = _ACTIVE_ENTRIES.where(_SUPPRESSION.c.reason.in_(SES_REASONS))
+    found = _held(await session.execute(pushable, {"now": now}))
     found.update(await active(session, [key for key in ses_keys if key not in found], now=now))
     noted = await _noted(session, [key for key in ses_keys if key in found], actor=actor)
-    return {email: Held(Reason(reason), email in noted) for email, reason in found.items()}
+    return {email: replace(one, noted=email in noted) for email, one in found.items()}
 
 
-_ACTIVE_REASONS = select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason).where(_ACTIVE)
+_ACTIVE_ENTRIES = select(
+    _SUPPRESSION.c.email, _SUPPRESSION.c.reason, _SUPPRESSION.c.expires_at.is_not(None)
+).where(_ACTIVE)
 
 
-async def active(
-    session: AsyncSession, keys: Collection[str], *, now: datetime
-) -> dict[str, Reason]:
-    """The reason of each of ``keys`` that has an active entry."""
-    found: dict[str, Reason] = {}
+def _held(rows: Iterable[Any]) -> dict[str, Held]:
+    """(email, reason, has an expiry) rows, as Held by email."""
+    return {email: Held(Reason(reason), expiring=expiring) for email, reason, expiring in rows}
+
+
+async def active(session: AsyncSession, keys: Collection[str], *, now: datetime) -> dict[str, Held]:
+    """The entry of each of ``keys`` that has an active one (``noted`` left False)."""
+    found: dict[str, Held] = {}
     for chunk in _chunks(keys):
-        query = _ACTIVE_REASONS.where(_SUPPRESSION.c.email.in_(chunk))
-        found.update(dict((await session.execute(query, {"now": now})).all()))
+        query = _ACTIVE_ENTRIES.where(_SUPPRESSION.c.email.in_(chunk))
+        found.update(_held(await session.execute(query, {"now": now})))
     return found
 
 
@@ -99,6 +106,17 @@ async def removals(session: AsyncSession, keys: Collection[str]) -> dict[str, da
     return found
 
 
+async def removed_since(
+    session: AsyncSession, key: str, since: datetime, *, now: datetime
+) -> datetime | None:
+    """When ``key`` was last removed, if that was at or after ``since`` and it has no
+    active entry ``now``; else None."""
+    if await active(session, [key], now=now):
+        return None
+    removed_at = (await removals(session, [key])).get(key)
+    return removed_at if removed_at is not None and removed_at >= since else None
+
+
 async def locked(session: AsyncSession, keys: Sequence[str]) -> dict[str, Current]:
     """The entries of ``keys`` that exist (active or expired), locked until commit."""
     rows = await bulk_store.lock_existing(session, list(keys))
@@ -112,9 +130,10 @@ async def add_pulled(
     *,
     actor: str,
     now: datetime,
-) -> None:
+) -> int:
     """Insert ``new`` entries (addresses with none) and overwrite ``revived`` ones (whose
-    entry had expired), each with its "added" line; created_at as each NewEntry says."""
+    entry had expired), each with its "added" line; created_at as each NewEntry says.
+    How many were added: a new address that got an entry meanwhile keeps it."""
     await bulk_store.replace_entries(
         session, [(entry, ChangeAction.ADDED) for entry in revived], actor=actor, now=now
     )
@@ -124,7 +143,24 @@ async def add_pulled(
             {"key": entry.email, "created": entry.created_at} for entry in revived
         ]
         await session.execute(_REDATE, params)
-    await bulk_store.insert_entries(session, new, actor=actor, now=now)
+    if not new:
+        return len(revived)
+    # A new address has no row to lock: on PostgreSQL an SNS bounce for it may commit
+    # between the batch's lock and this insert (SES lists an address as it notifies SNS),
+    # so a conflict is skipped, not fatal to the batch. SQLite's writer holds the database
+    # since BEGIN IMMEDIATE: there, none comes.
+    upsert = insert_for(session)(_SUPPRESSION).on_conflict_do_nothing(index_elements=["email"])
+    result = await session.execute(
+        upsert.returning(_SUPPRESSION.c.email), [entry._asdict() for entry in new]
+    )
+    inserted = set(result.scalars())
+    lines = [
+        ChangeLine(entry.email, ChangeAction.ADDED, actor, reason=entry.reason, note=entry.note)
+        for entry in new
+        if entry.email in inserted
+    ]
+    await add_lines(session, lines, now=now)
+    return len(revived) + len(lines)
 
 
 _REDATE = (
@@ -135,6 +171,6 @@ _REDATE = (
 
 
 async def add_lines(session: AsyncSession, lines: Sequence[ChangeLine], *, now: datetime) -> None:
-    """History lines that change no entry (``noted``)."""
+    """History lines as given (``noted`` ones change no entry)."""
     if lines:
         await session.execute(insert(_CHANGE), [change_values(line, now=now) for line in lines])

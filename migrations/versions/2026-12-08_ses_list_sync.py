@@ -4,15 +4,18 @@ SPEC §7: bouncer keeps SES's account-level suppression list in step with its ow
 tables, and one new word:
 
 - ses_mirror: SES's list as last read, per region and exact form (SES's management API
-  matches case exactly), with the address's key beside it;
+  matches case exactly), with the address's key beside it, and for an entry bouncer's
+  own Put made, when that call ended (pushed_at);
 - ses_sync_state: per region, when the list was last read whole, where the next
   incremental read starts (StartDate), the last pass and its error;
 - ses_outbox: removals waiting to be deleted from SES, written in the same transaction
   as the removal so a failed call is retried by the next pass;
+- ses_sync_lease: whose pass runs, renewed while it does (one pass at a time, even when
+  a pass's PostgreSQL advisory lock goes with a dropped connection);
 - suppression_change.action takes ``noted``: a history line saying SES holds the address
   too, which changes nothing in the entry.
 
-Downgrading drops the three tables and the ``noted`` lines (the CHECK before this
+Downgrading drops the four tables and the ``noted`` lines (the CHECK before this
 revision refuses them): SES's list is read again whole on the next upgrade, and the
 notes are written again once.
 
@@ -54,6 +57,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=320), nullable=False),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("last_update", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("region", "email", name=op.f("pk_ses_mirror")),
     )
     with op.batch_alter_table("ses_mirror", schema=None) as batch_op:
@@ -77,12 +81,20 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("region", "key", name=op.f("pk_ses_outbox")),
     )
+    op.create_table(
+        "ses_sync_lease",
+        sa.Column("name", sa.String(length=16), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_ses_sync_lease")),
+    )
     _swap_action_check(_ACTIONS)
 
 
 def downgrade() -> None:
     op.execute(sa.text("DELETE FROM suppression_change WHERE action = 'noted'"))
     _swap_action_check(_ACTIONS_BEFORE)
+    op.drop_table("ses_sync_lease")
     op.drop_table("ses_outbox")
     op.drop_table("ses_sync_state")
     with op.batch_alter_table("ses_mirror", schema=None) as batch_op:

@@ -12,15 +12,18 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
+from sqlalchemy import text
 
 from app.db import Database
 from app.errors import InvalidInput, SyncBusy
 from app.services import build_ses_sync
 from app.ses_sync import Direction, SesSync
+from app.suppression import ses_lease_store
 from tests.conftest import SettableClock, make_settings
+from tests.databases import execute, run_isolated
 from tests.ses_sync.conftest import SECOND_REGION, T0, MakeSync
 from tests.ses_sync.fake_ses import Call, FakeSes, running_fake_ses
-from tests.ses_sync.tables import add
+from tests.ses_sync.tables import add, snapshot
 
 SES_TIME = T0 - timedelta(days=3)
 
@@ -89,6 +92,104 @@ class TestOnePassAtATime:
             held.release.set()
             await running
             await sync.run_pass(wait=False)  # free again
+
+
+KILL_LOCK_HOLDER = (
+    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+    "AND pid <> pg_backend_pid()"
+)
+
+
+class TestTheAdvisoryLockLost:
+    """PostgreSQL: the lock's connection dies (idle_session_timeout, a failover, a proxy's
+    idle cut) while the pass runs on, minutes into a large first read."""
+
+    @pytest.fixture(autouse=True)
+    def _postgres(self, database_url: str) -> None:
+        if not database_url.startswith("postgresql"):
+            pytest.skip("the advisory lock is PostgreSQL's (a file lock is held by its process)")
+
+    async def test_a_second_replica_does_not_run_while_the_first_pass_runs(
+        self, make_sync: MakeSync, database_url: str, database: Database, aws_env: None
+    ) -> None:
+        held = HeldFake()
+        other = Database(database_url)
+        try:
+            with running_fake_ses(held):
+                held.hold("ann@example.com", "BOUNCE", SES_TIME)
+                first = make_sync(fakes={"us-east-1": held})
+                second = make_sync(fakes={"us-east-1": held}, on=other)
+                running = asyncio.create_task(first.run_pass())
+                await asyncio.to_thread(held.entered.wait, 15)
+                await execute(database_url, KILL_LOCK_HOLDER)  # the lock's connection drops
+                second_pass = asyncio.create_task(second.run_pass(wait=False))
+                for _ in range(60):  # 3 s for the second replica to start reading SES
+                    if held.arrived.count("ListSuppressedDestinations") > 1 or second_pass.done():
+                        break
+                    await asyncio.sleep(0.05)
+                concurrent = held.arrived.count("ListSuppressedDestinations")
+                held.release.set()
+                report = await running
+                second_outcome = await asyncio.gather(second_pass, return_exceptions=True)
+                assert concurrent == 1, "a second replica read SES's list while the first ran"
+                assert isinstance(second_outcome[0], SyncBusy)
+                # The first pass noticed before its first write, and stopped there.
+                [region] = report.regions
+                assert region.error is not None
+                assert "lost its database lock" in region.error
+                assert region.pulled == 0
+                assert await snapshot(database, "suppression", "ses_mirror") == {
+                    "suppression": [],
+                    "ses_mirror": [],
+                }
+                # Its lease is gone with it: the next pass runs and carries on.
+                assert (await second.run_pass(wait=False)).regions[0].pulled == 1
+        finally:
+            held.release.set()
+            await other.dispose()
+
+    async def test_regions_not_begun_are_reported_not_run(
+        self, make_sync: MakeSync, fake_ses: FakeSes, database_url: str
+    ) -> None:
+        class Dropping(FakeSes):
+            def answer(self, call: Call) -> tuple[int, dict[str, object] | None, str | None]:
+                answered = super().answer(call)
+                run_isolated(lambda: execute(database_url, KILL_LOCK_HOLDER))
+                return answered
+
+        other = Dropping()
+        with running_fake_ses(other):
+            sync = make_sync(
+                regions=("us-east-1", SECOND_REGION),
+                fakes={"us-east-1": other, SECOND_REGION: fake_ses},
+            )
+            report = await sync.run_pass()
+        assert [(r.region, r.error is not None) for r in report.regions] == [
+            ("us-east-1", True),
+            (SECOND_REGION, True),
+        ]
+        assert fake_ses.calls == []  # never read: the pass had stopped
+
+    async def test_the_lease_is_one_holders_until_dropped_or_stale(
+        self, database: Database
+    ) -> None:
+        fresh_for = timedelta(seconds=30)
+        async with database.session() as session:
+            assert await ses_lease_store.take(session, "a", fresh_for=fresh_for) is None
+            assert await ses_lease_store.take(session, "b", fresh_for=fresh_for) == "a"
+            assert await ses_lease_store.take(session, "a", fresh_for=fresh_for) is None
+            assert await ses_lease_store.renew(session, "a")
+            assert not await ses_lease_store.renew(session, "b")
+            # a's replica died: its lease goes stale, and b takes it
+            await session.execute(
+                text("UPDATE ses_sync_lease SET renewed_at = now() - interval '1 min'")
+            )
+            assert await ses_lease_store.take(session, "b", fresh_for=fresh_for) is None
+            assert not await ses_lease_store.renew(session, "a")
+            await ses_lease_store.drop(session, "a")  # not a's: stays
+            assert await ses_lease_store.take(session, "c", fresh_for=fresh_for) == "b"
+            await ses_lease_store.drop(session, "b")
+            assert await ses_lease_store.take(session, "c", fresh_for=fresh_for) is None
 
 
 class TestPassOptions:
@@ -194,3 +295,14 @@ async def test_a_direction_given_as_text(make_sync: MakeSync, fake_ses: FakeSes)
         await sync.run_pass(direction="sideways")  # type: ignore[arg-type]
     assert caught.value.field == "direction"
     assert "use one of pull, push, both" in caught.value.message
+
+
+async def test_a_region_no_list_can_have_is_refused_before_any_call(
+    make_sync: MakeSync, fake_ses: FakeSes
+) -> None:
+    # AWS_REGION stands in for SES_SYNC_REGIONS; with SES_SYNC=off (a CLI pass) nothing
+    # checked it at start.
+    with pytest.raises(InvalidInput) as caught:
+        await make_sync(regions=("us-" + "east" * 10 + "-1",)).run_pass()
+    assert "longer than 32 characters" in caught.value.message
+    assert fake_ses.calls == []

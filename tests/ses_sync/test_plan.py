@@ -11,12 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ses.suppressed import SesEntry
+from app.suppression.ses_drift import MAX_SAMPLES, Drift, DriftKind, DriftSample
 from app.suppression.ses_plan import (
-    MAX_SAMPLES,
     Direction,
-    Drift,
-    DriftKind,
-    DriftSample,
     Held,
     Plan,
     ToDelete,
@@ -150,7 +147,23 @@ CASES = [
         ),
         BOTH,
     ),
+    Case(
+        "a bounce or complaint that expires stays bouncer's own: SES would keep it for ever",
+        World(
+            bouncer={
+                "b@x.org": Held(BOUNCE, expiring=True),
+                "c@x.org": Held(COMPLAINT, expiring=True),
+            }
+        ),
+        BOTH,
+    ),
     # -- on both sides ------------------------------------------------------------------
+    Case(
+        "an expiring bounce SES holds too is noted like any other",
+        World(bouncer={"a@x.org": Held(BOUNCE, expiring=True)}, ses=[ses("a@x.org")]),
+        BOTH,
+        note=(ToNote("a@x.org", ("a@x.org",), BOUNCE, at(0)),),
+    ),
     Case(
         "another case of the same address is the same address: noted once, nothing moved",
         World(bouncer={"ann@example.com": Held(BOUNCE)}, ses=[ses("Ann@Example.COM", hours=2)]),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.ses_sync import Direction, pulling
-from app.suppression import ses_notes
+from app.suppression import ses_notes, ses_sync_store
 from app.suppression.effects import Current
 from app.suppression.ses_plan import ToPull
 from app.vocabulary import Reason, Source
@@ -71,7 +76,7 @@ class TestFirstPass:
         assert [item.email for item in plan.invalid] == ["not an address"]
         tables = await snapshot(database, "ses_mirror", "ses_sync_state")
         assert tables["ses_mirror"] == [
-            ("us-east-1", "Ann@Example.com", "ann@example.com", "BOUNCE", SES_TIME)
+            ("us-east-1", "Ann@Example.com", "ann@example.com", "BOUNCE", SES_TIME, None)
         ]
         assert tables["ses_sync_state"] == [("us-east-1", T0, T0, T0, None)]
 
@@ -186,6 +191,55 @@ class TestLaterPasses:
         assert (await snapshot(database, "ses_mirror"))["ses_mirror"] == []
         # bouncer keeps its entry: pull never removes.
         assert await entry(database, "gone@example.com") is not None
+
+
+class TestAnSnsBounceDuringThePull:
+    async def test_it_keeps_its_entry_and_the_batch_goes_on(
+        self,
+        make_sync: MakeSync,
+        fake_ses: FakeSes,
+        database: Database,
+        database_url: str,
+        clock: SettableClock,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # SES lists an address as it notifies SNS, so a pass may pull an address whose SNS
+        # bounce commits in the middle of the batch: a new address has no row to lock. On
+        # PostgreSQL the insert hit the primary key and the pass died (a 500 from POST
+        # /v1/ses/sync); SQLite serialises writers from BEGIN IMMEDIATE, so this only
+        # shows that the same code is right there too.
+        fake_ses.hold("ann@example.com", "BOUNCE", SES_TIME)
+        fake_ses.hold("bob@example.com", "BOUNCE", SES_TIME)
+        real = ses_sync_store.removals
+        calls: list[int] = []
+        sns = Database(database_url)
+        postgres = database_url.startswith("postgresql")
+
+        async def removals(session: AsyncSession, keys: Collection[str]) -> Any:
+            calls.append(1)
+            if len(calls) == 2 and postgres:  # in the pull batch, its rows locked
+                await add(sns, "ann@example.com", "bounce", now=T0, source=Source.SNS)
+            return await real(session, keys)
+
+        monkeypatch.setattr(ses_sync_store, "removals", removals)
+        try:
+            report = await make_sync().run_pass()
+        finally:
+            await sns.dispose()
+        assert len(calls) == 2  # the plan's, and the batch's
+        bob = await entry(database, "bob@example.com")
+        assert bob is not None
+        assert bob.source == Source.SYNC
+        if not postgres:
+            return
+        assert report.regions[0].pulled == 1  # bob; ann is the SNS bounce's
+        ann = await entry(database, "ann@example.com")
+        assert ann is not None
+        assert ann.source == Source.SNS
+        assert [line.actor for line in await history(database, "ann@example.com")] == ["ops"]
+        # and the next pass notes that SES holds it, as for any address bouncer had
+        clock.now = T0 + timedelta(minutes=5)
+        assert (await make_sync().run_pass()).regions[0].noted == 1
 
 
 class TestRemovalMemory:

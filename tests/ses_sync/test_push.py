@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from app.vocabulary import Source
 from tests.conftest import SettableClock
 from tests.databases import run_isolated
 from tests.ses_sync.conftest import SECOND_REGION, T0, MakeSync
-from tests.ses_sync.fake_ses import REGION, Call, FakeSes, running_fake_ses
+from tests.ses_sync.fake_ses import REGION, Call, FakeEntry, FakeSes, running_fake_ses
 from tests.ses_sync.tables import add, entry, history, remove, snapshot
 
 SES_TIME = T0 - timedelta(days=3)
@@ -74,6 +75,29 @@ class TestPut:
         }
         assert await snapshot(database, "suppression", "suppression_change", "ses_outbox") == before
         assert fake_ses.operations().count("PutSuppressedDestination") == 1
+
+    async def test_an_entry_that_expires_is_never_pushed_whatever_its_reason(
+        self, make_sync: MakeSync, fake_ses: FakeSes, database: Database, clock: SettableClock
+    ) -> None:
+        # SES's list never expires an entry: a bounce an operator gave an expires_at
+        # ("fixed by tomorrow") would stay blocked in SES, and come back from it for good.
+        fake_ses.clock = clock
+        tomorrow = T0 + timedelta(days=1)
+        await add(database, "ann@example.com", "bounce", now=EARLIER, expires_at=tomorrow)
+        await add(database, "cat@example.com", "complaint", now=EARLIER, expires_at=tomorrow)
+        sync = make_sync(mode="both")
+        first = await sync.run_pass()
+        assert first.regions[0].pushed == 0
+        assert first.regions[0].plan is not None
+        assert first.regions[0].plan.drift.only_in_bouncer == 0  # counted like manual
+
+        clock.now = T0 + timedelta(days=2)  # expired in bouncer: mailable again
+        await sync.run_pass()
+        found = await entry(database, "ann@example.com")
+        assert found is not None
+        assert found.expires_at is not None  # expired, not made permanent
+        assert fake_ses.entries == {}
+        assert "PutSuppressedDestination" not in fake_ses.operations()
 
     async def test_a_refused_address_fails_alone(
         self, make_sync: MakeSync, fake_ses: FakeSes, database: Database
@@ -222,6 +246,49 @@ class TestRemoval:
         assert "ann@example.com" in fake_ses.entries
         assert (await snapshot(database, "ses_outbox"))["ses_outbox"] == []
 
+    async def test_an_entry_ses_updated_after_the_read_is_not_deleted(
+        self, make_sync: MakeSync, database: Database, clock: SettableClock, aws_env: None
+    ) -> None:
+        # The pass reads SES's list, then pulls (minutes for a large first list), then
+        # deletes. Meanwhile SES records a new bounce for ann (another application on the
+        # account): DeleteSuppressedDestination has no condition, so each form is read
+        # again (GetSuppressedDestination) and kept when SES updated it after the removal.
+        await add(database, "ann@example.com", "bounce", now=SES_TIME)
+        await remove(database, "ann@example.com", now=T0 - timedelta(hours=1), regions=(REGION,))
+        fake = ChangedAfterTheRead(change=lambda entries: entries.update(
+            {"ann@example.com": FakeEntry("BOUNCE", T0 + timedelta(minutes=2))}
+        ))  # fmt: skip
+        with running_fake_ses(fake):
+            fake.hold("ann@example.com", "BOUNCE", SES_TIME)
+            clock.now = T0 + timedelta(minutes=1)
+            report = await make_sync(mode="both", fakes={REGION: fake}).run_pass()
+            assert "ann@example.com" in fake.entries  # SES's newest word: a bounce
+            assert "DeleteSuppressedDestination" not in fake.operations()
+            assert report.regions[0].deleted == 0
+            assert (await snapshot(database, "ses_outbox"))["ses_outbox"] == []
+            # The next pass pulls the new bounce in: it came after the removal.
+            clock.now = T0 + timedelta(minutes=5)
+            again = await make_sync(mode="both", fakes={REGION: fake}).run_pass()
+        assert again.regions[0].pulled == 1
+        found = await entry(database, "ann@example.com")
+        assert found is not None
+        assert found.source == Source.SYNC
+
+    async def test_an_entry_already_gone_from_ses_is_not_counted_as_deleted(
+        self, make_sync: MakeSync, database: Database, clock: SettableClock, aws_env: None
+    ) -> None:
+        await add(database, "ann@example.com", "bounce", now=SES_TIME)
+        await remove(database, "ann@example.com", now=T0 - timedelta(hours=1), regions=(REGION,))
+        fake = ChangedAfterTheRead(change=lambda entries: entries.pop("ann@example.com"))
+        with running_fake_ses(fake):
+            fake.hold("ann@example.com", "BOUNCE", SES_TIME)
+            clock.now = T0 + timedelta(minutes=1)
+            report = await make_sync(mode="both", fakes={REGION: fake}).run_pass()
+        assert (report.regions[0].deleted, report.regions[0].failed) == (0, 0)
+        assert fake.operations() == ["ListSuppressedDestinations", "GetSuppressedDestination"]
+        assert (await snapshot(database, "ses_outbox"))["ses_outbox"] == []
+        assert (await snapshot(database, "ses_mirror"))["ses_mirror"] == []
+
     async def test_suppressed_again_before_the_pass_is_not_deleted(
         self, make_sync: MakeSync, fake_ses: FakeSes, database: Database, clock: SettableClock
     ) -> None:
@@ -300,6 +367,20 @@ class TestRegions:
             "suppression": [],
             "ses_mirror": [],
         }
+
+
+@dataclass
+class ChangedAfterTheRead(FakeSes):
+    """Once the list is served, SES's entries change (``change`` is given them)."""
+
+    change: Callable[[dict[str, FakeEntry]], object] = lambda _: None
+
+    def answer(self, call: Call) -> tuple[int, dict[str, object] | None, str | None]:
+        answered = super().answer(call)
+        if call.operation == "ListSuppressedDestinations":
+            with self.lock:
+                self.change(self.entries)
+        return answered
 
 
 @dataclass

@@ -40,7 +40,7 @@ def waiting(key: str, removed_at: datetime = REMOVED, attempts: int = 0) -> dict
 class TestPushWork:
     def test_the_plan_as_it_stands(self) -> None:
         bouncer = {"a@x.org": Held(Reason.BOUNCE), "c@x.org": Held(Reason.COMPLAINT)}
-        active = {"a@x.org": Reason.BOUNCE, "c@x.org": Reason.COMPLAINT}
+        active = {"a@x.org": Held(Reason.BOUNCE), "c@x.org": Held(Reason.COMPLAINT)}
         work = push_work(plan(bouncer, []), {}, {}, active)
         assert work.puts == [("a@x.org", "BOUNCE"), ("c@x.org", "COMPLAINT")]
         assert (work.deletes, work.settled) == ({}, [])
@@ -56,8 +56,15 @@ class TestPushWork:
 
     def test_reason_changed_since_the_plan(self) -> None:
         made = plan({"a@x.org": Held(Reason.BOUNCE), "b@x.org": Held(Reason.BOUNCE)}, [])
-        work = push_work(made, {}, {}, {"a@x.org": Reason.COMPLAINT, "b@x.org": Reason.MANUAL})
+        now = {"a@x.org": Held(Reason.COMPLAINT), "b@x.org": Held(Reason.MANUAL)}
+        work = push_work(made, {}, {}, now)
         assert work.puts == [("a@x.org", "COMPLAINT")]
+
+    def test_given_an_expiry_since_the_plan_is_not_put(self) -> None:
+        # SES's list never expires an entry: it would stay blocked there for ever.
+        made = plan({"a@x.org": Held(Reason.BOUNCE)}, [])
+        work = push_work(made, {}, {}, {"a@x.org": Held(Reason.BOUNCE, expiring=True)})
+        assert work.puts == []
 
     def test_every_form_older_than_the_removal(self) -> None:
         ses = forms(row("Ann@x.org"), row("ANN@X.ORG"), row("ann@x.org", AFTER))
@@ -74,12 +81,12 @@ class TestPushWork:
         # Gone from SES, updated in SES since (a new bounce), or suppressed again.
         outbox = waiting("gone@x.org") | waiting("new@x.org") | waiting("back@x.org", attempts=3)
         ses = forms(row("new@x.org", AFTER), row("back@x.org"))
-        work = push_work(plan({}, []), outbox, ses, {"back@x.org": Reason.BOUNCE})
+        work = push_work(plan({}, []), outbox, ses, {"back@x.org": Held(Reason.BOUNCE)})
         assert work.deletes == {}
         assert sorted(work.settled) == ["back@x.org", "gone@x.org", "new@x.org"]
 
     def test_a_removal_the_plan_deletes_while_suppressed_again_is_not_deleted(self) -> None:
         ses = [row("ann@x.org")]
         made = plan({}, ses, {"ann@x.org": REMOVED})
-        work = push_work(made, {}, forms(*ses), {"ann@x.org": Reason.MANUAL})
+        work = push_work(made, {}, forms(*ses), {"ann@x.org": Held(Reason.MANUAL)})
         assert work.deletes == {}

@@ -21,6 +21,7 @@ from tests.conftest import make_settings
 from tests.databases import DatabaseFactory
 
 AT = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+LONG_REGION = "us-" + "east" * 10 + "-1"  # 45 characters: it looks like a region code
 
 
 class TestSettings:
@@ -46,6 +47,10 @@ class TestSettings:
             ({"SES_SYNC_REGIONS": "https://email.us-east-1.amazonaws.com"}, "SES_SYNC_REGIONS"),
             ({"SES_SYNC": "push"}, "SES_SYNC"),
             ({"SES_SYNC_INTERVAL_SECONDS": "-1"}, "SES_SYNC_INTERVAL_SECONDS"),
+            # Every sync table stores a region in REGION_LENGTH (32) characters.
+            ({"SES_SYNC_REGIONS": LONG_REGION}, "longer than 32 characters"),
+            ({"SES_SYNC": "both", "AWS_REGION": LONG_REGION}, "AWS_REGION"),
+            ({"SES_SYNC": "pull", "AWS_REGION": "eu-west"}, "AWS_REGION"),
         ],
     )
     def test_a_bad_value_is_one_line_naming_it(self, values: dict[str, str], named: str) -> None:
@@ -54,6 +59,11 @@ class TestSettings:
         line = describe_settings_error(caught.value)
         assert named in line
         assert "\n" not in line
+
+    def test_aws_region_is_not_the_syncs_while_it_is_off_or_regions_are_set(self) -> None:
+        assert make_settings(AWS_REGION=LONG_REGION).SES_SYNC == "off"
+        both = make_settings(SES_SYNC="both", SES_SYNC_REGIONS="eu-west-1", AWS_REGION="x")
+        assert both.ses_sync_regions == ["eu-west-1"]
 
     def test_zero_means_on_demand_only(self) -> None:
         assert make_settings(SES_SYNC_INTERVAL_SECONDS="0").SES_SYNC_INTERVAL_SECONDS == 0
@@ -101,7 +111,7 @@ class TestMigration0007:
                 await connection.run_sync(_to("0006"))  # type: ignore[arg-type]
                 await connection.commit()
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-                assert not tables & {"ses_mirror", "ses_sync_state", "ses_outbox"}
+                assert not tables & {"ses_mirror", "ses_sync_state", "ses_outbox", "ses_sync_lease"}
                 actions = await connection.scalars(text("SELECT action FROM suppression_change"))
                 assert list(actions) == ["added"]
                 with pytest.raises(IntegrityError):
