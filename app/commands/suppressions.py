@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from app.commands.output import FormatOption, emit, emit_object, say, say_out
+from app.commands.output import FormatOption, console, emit, emit_object, say, say_out
 from app.commands.running import (
     BAD_INPUT,
     EXIT_CODES,
@@ -206,7 +206,10 @@ def import_(
     from app.suppression import transfer
 
     chosen = format_of(file, fmt)
-    with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+    # On stderr: stdout carries the counts a script reads.
+    with Progress(
+        console=console(err=True), disable=not sys.stderr.isatty(), transient=True
+    ) as progress:
 
         async def job(database: Database) -> transfer.ImportResult:
             chunks = _read(file, progress)
@@ -262,7 +265,11 @@ def export(
         file = None  # "-" is stdout, as for cat, tar or curl -o
     chosen = format_of(file, fmt)
     count = 0
-    with Progress(disable=not sys.stderr.isatty() or file is None, transient=True) as progress:
+    with Progress(
+        console=console(err=True),
+        disable=not sys.stderr.isatty() or file is None,
+        transient=True,
+    ) as progress:
         task = progress.add_task("export", total=None)
 
         def advance(n: int) -> None:
