@@ -95,8 +95,15 @@ class EventOut(BaseModel):
 class ChangeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    action: ChangeAction = Field(examples=["added"])
-    actor: str = Field(examples=["sns"], description="sns, a token's name, import or cli")
+    action: ChangeAction = Field(
+        examples=["added"],
+        description="added, updated, removed; noted: SES's account-level list holds the "
+        "address too (SES_SYNC), the entry unchanged",
+    )
+    actor: str = Field(
+        examples=["sns"],
+        description="sns, a token's name, import, cli, or sync:<region> (SES_SYNC)",
+    )
     reason: Reason | None = Field(examples=["bounce"])
     expires_at: datetime | None
     note: str | None
