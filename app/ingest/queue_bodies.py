@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from app.errors import EnvelopeInvalid, NotSesEvent, UnsignedRefused
 from app.ses.events import SesEvent, parse_ses_event
+from app.sns import strict_json
 from app.sns.envelope import SnsMessage, parse_envelope
 
 UnsignedShape = Literal["ses", "eventbridge"]
@@ -103,7 +104,11 @@ def _digest_id(shape: UnsignedShape, raw: bytes) -> str:
 
 def _object_of(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = strict_json.loads(raw)
+    except strict_json.DuplicateKey as err:
+        # As for an SNS envelope: the value bouncer acts on must be the one a first-wins
+        # reader (or the EventBridge rule that routed the event) saw.
+        raise EnvelopeInvalid(f"the body repeats the key {json.dumps(err.key)[:80]}") from None
     except ValueError as err:
         raise EnvelopeInvalid(f"the body is not JSON ({err})") from None
     except RecursionError:
