@@ -17,11 +17,8 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import Suppression
-from app.settings import Settings
 from tests.conftest import TOPIC
-from tests.queue.test_queue_bodies import eventbridge
 from tests.queue.test_queued import Maker, make_queue_ingest  # noqa: F401 (a fixture)
-from tests.ses_payloads import bounce
 from tests.signing import SnsSigner
 
 
@@ -32,21 +29,6 @@ async def _suppressed(url: str) -> set[str]:
             return set(await session.scalars(select(Suppression.email)))
     finally:
         await database.dispose()
-
-
-async def test_a_signed_envelope_carrying_an_eventbridge_bounce_is_not_dropped(
-    make_queue_ingest: Maker,  # noqa: F811
-    signer: SnsSigner,
-    settings: Settings,
-) -> None:
-    ingest = await make_queue_ingest()
-    detail = json.loads(bounce(["eve@example.com"], feedback_id="fb-r16-eb", shape="event"))
-    envelope = signer.make_notification(eventbridge(detail), topic_arn=TOPIC)
-    [taken] = await ingest.take([json.dumps(envelope)])
-    suppressed = await _suppressed(settings.database_url)
-    assert "eve@example.com" in suppressed or taken.status == "refused", (
-        f"answered {taken.status!r} (deleted from the queue) but the bounce had no effect"
-    )
 
 
 async def test_a_confirmation_whose_token_expired_is_refused_not_retried_for_ever(
