@@ -318,3 +318,26 @@ async def test_a_confirmation_that_cannot_be_made_is_its_own_answer_not_the_batc
     assert statuses(taken)[2] == ("processed", None)
     assert taken[1].status == "refused"
     assert await count(settings.database_url, Suppression) == 1
+
+
+async def test_a_confirmation_sns_refuses_is_refused_not_retried_for_ever(
+    make_queue_ingest: Maker, signer: SnsSigner
+) -> None:
+    # A SubscriptionConfirmation's token lasts three days; a dead-letter queue replayed
+    # later, or a queue drained after a long outage, holds confirmations SNS now answers
+    # 403 to. As "retry" it would never leave the queue, even with SQS_DELETE_REFUSED=true,
+    # and `bouncer replay` would exit 3 ("replay again later") on every run.
+    def expired(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            403,
+            text="<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>"
+            "<Message>Token expired</Message></Error></ErrorResponse>",
+        )
+
+    ingest = await make_queue_ingest(transport=httpx.MockTransport(expired), SNS_AUTO_CONFIRM=True)
+    confirmation = signer.make_subscription_confirmation(topic_arn=TOPIC)
+    [taken] = await ingest.take([body(confirmation)])
+    assert (taken.status, taken.cause) == ("refused", "confirmation_refused")
+    assert taken.reason is not None
+    assert "Token expired" in taken.reason
+    assert "SNS will retry" not in taken.reason
