@@ -97,7 +97,10 @@ class TcpServer:
                 task.cancel()
             if self._tasks:
                 await asyncio.wait(list(self._tasks), timeout=10)
-        # Transports closed just now release their sockets on the loop's next turns.
+        # A task cancelled while its upstream connection was being made closes that
+        # transport with a callback scheduled on this loop (asyncio's
+        # _create_connection_transport): let it run before the loop stops, or the socket
+        # is left for the garbage collector, whose ResourceWarning fails a later test.
         await asyncio.sleep(0.05)
 
     def close(self) -> None:
