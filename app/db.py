@@ -97,6 +97,11 @@ def make_engine(url: str, *, statement_timeout: float | None = None, **kwargs: A
     would otherwise wait for the kernel's TCP timeout. On SQLite it is the busy timeout,
     how long a writer waits for another's lock.
     """
+    # A failed statement's error text (logged with its traceback when a batch or a request
+    # fails) then shows the SQL but not its values: addresses, diagnostic codes and the
+    # messages themselves stay out of the logs.
+    # https://docs.sqlalchemy.org/en/20/core/engines.html#sqlalchemy.create_engine.params.hide_parameters
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)

@@ -24,7 +24,8 @@ BouncerError(message)                      500 (never raised as such)
 ├── SesRejected(ses_code)                  502
 ├── SesListUnavailable(ses_code)           502  SES's suppression list cannot be read or changed
 └── Unavailable                            503  a dependency is down or busy: retry (Retry-After)
-    └── DatabaseUnavailable                503  raised once, where sessions are made (app.db)
+    ├── DatabaseUnavailable                503  raised once, where sessions are made (app.db)
+    └── ConfirmationRefused                503  SNS refused to confirm (a 4xx); refused off /sns
 
 StartupError(Exception)                         the service or a command cannot start: one line
 """
@@ -236,6 +237,21 @@ class DatabaseUnavailable(Unavailable):
         self.problem = problem
         self.overloaded = overloaded
         self.conflict = conflict
+
+
+class ConfirmationRefused(Unavailable):
+    """SNS answered a confirmation with a 4xx: the token expired (it lasts three days), the
+    topic is gone, or bouncer's AWS credentials may not call sns:ConfirmSubscription.
+
+    An Unavailable all the same, so /sns answers as before (503: SNS retries within its
+    hour, which an operator who fixes the credentials meanwhile profits from) and the
+    subscription is listed ``failed`` for POST /v1/subscriptions/confirm. A queue or a file
+    holds the message for days, and trying it again changes nothing there: the consumer
+    and replay take it as refused (permanent), not as "try again later".
+    https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html (tokens last three days)
+    """
+
+    cause = "confirmation_refused"
 
 
 class StartupError(Exception):

@@ -59,7 +59,8 @@ SQS_BATCH_LATENCY = Histogram(
 
 SQS_QUEUE_LAG = Gauge(
     "bouncer_sqs_queue_lag_seconds",
-    "Now minus the oldest SentTimestamp of the queue's last batch: how far behind it is.",
+    "Now minus the oldest SentTimestamp of the queue's last batch: how far behind it is "
+    "(0 once a receive finds the queue empty).",
     ["queue"],
 )
 

@@ -89,16 +89,19 @@ class TcpServer:
 
     async def _shutdown(self) -> None:
         await self.stop_listening()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+        # Twice, a moment apart: a connection accepted just before the listener closed
+        # starts its task on a later turn of the loop, after the first round was ended.
+        for _ in range(2):
+            await asyncio.sleep(0.05)
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=10)
         # A task cancelled while its upstream connection was being made closes that
         # transport with a callback scheduled on this loop (asyncio's
         # _create_connection_transport): let it run before the loop stops, or the socket
         # is left for the garbage collector, whose ResourceWarning fails a later test.
-        for _ in range(3):
-            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
 
     def close(self) -> None:
         self.run(self._shutdown())
@@ -161,7 +164,7 @@ class TcpProxy:
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # A held connection waits here, its bytes kept in ``reader``, until restore().
         await self._flowing.wait()
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        up_reader, up_writer = await _connect(*self.target)
         if not self._flowing.is_set():  # cut while connecting
             up_writer.transport.abort()
             await _closed(up_writer)
@@ -197,6 +200,22 @@ class TcpProxy:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """open_connection, whose socket is closed even when the proxy closes mid-connect (a
+    connection a freeze held, let go by restore() just before close()): cancelled while
+    its transport is being made, asyncio only schedules the socket's release, which the
+    loop, stopped next, would never run."""
+    connecting = asyncio.ensure_future(asyncio.open_connection(host, port))
+    try:
+        return await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            _, writer = await asyncio.wait_for(connecting, timeout=5)
+            writer.transport.abort()
+            await _closed(writer)
+        raise
 
 
 async def _pump(

@@ -168,3 +168,24 @@ class TestOverHttp:
     async def test_every_503_says_when_to_come_back(self) -> None:
         assert Unavailable("the certificate host is down").headers() == {"Retry-After": "5"}
         assert NotFound("gone").headers() == {}
+
+
+class TestErrorsShowNoValues:
+    async def test_a_failed_statement_logs_its_sql_but_not_its_parameters(
+        self, database: Database, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # A batch that fails is logged with its traceback (app.queues.batches): the
+        # addresses and message bodies it carried must not be in it.
+        secret = "ann.secret@example.com"
+
+        async def insert() -> None:
+            async with database.session() as session:
+                statement = text("INSERT INTO no_such_table (email) VALUES (:email)")
+                await session.execute(statement, {"email": secret})
+
+        with pytest.raises(Exception) as caught:  # noqa: PT011  (whatever the driver raises)
+            await insert()
+        logging.getLogger("bouncer.test").error("the batch failed", exc_info=caught.value)
+        assert "no_such_table" in caplog.text
+        assert "hide_parameters" in caplog.text
+        assert secret not in caplog.text

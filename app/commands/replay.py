@@ -75,7 +75,7 @@ def replay(
         if stream is not sys.stdin.buffer:
             stream.close()
     _print(tally, fmt)
-    raise typer.Exit(_verdict(tally, file, settings))
+    raise typer.Exit(_verdict(tally, file, settings, _same_options(accept, batch_size, fmt)))
 
 
 def _open(file: str) -> IO[bytes]:
@@ -156,21 +156,34 @@ def _print(tally: ReplayTally, fmt: SummaryFormat) -> None:
         emit(problems, ("where", "status", "cause", "reason"), "table")
 
 
-def _verdict(tally: ReplayTally, file: str, settings: Settings) -> int:
-    """The exit code, saying on stderr what is left to do."""
+def _same_options(accept: bool, batch_size: int, fmt: SummaryFormat) -> list[str]:
+    """The options to continue with: without --accept-unsigned the rest of a file of
+    unsigned events would all be refused."""
+    options = ["--accept-unsigned"] if accept else []
+    if batch_size != DEFAULT_BATCH:
+        options += ["--batch-size", str(batch_size)]
+    if fmt != "table":
+        options += ["--format", fmt]
+    return options
+
+
+def _verdict(tally: ReplayTally, file: str, settings: Settings, options: list[str]) -> int:
+    """The exit code, saying on stderr what is left to do (``options``: to do it with)."""
     from app import opening
 
     if tally.stopped is not None:
         at, error = tally.stopped.at, tally.stopped.error
         problem = opening.connection_problem(settings.database_url, error.__cause__ or error)
         done = tally.total - tally.counts["refused"] - tally.counts["retry"]
-        tail = f" (`tail -n +{at.line} {shlex.quote(file)} | bouncer replay -`)"
+        again = shlex.join(["bouncer", "replay", "-", *options])
+        tail = f" (`tail -n +{at.line} {shlex.quote(file)} | {again}`)"
+        shown = at.index is None and file != "-"
+        same = f" Give the same options: {shlex.join(options)}." if options and not shown else ""
         raise fail(
             f"{problem or tally.summary()['stopped']['error']}. Stopped at {at.where}: "
             f"everything before it is taken ({done} stored or duplicate), nothing from it "
-            f"on. Replay the input from {at.where} on to continue"
-            f"{tail if at.index is None and file != '-' else ''}, or the whole input again: "
-            "what is stored counts as duplicate.",
+            f"on. Replay the input from {at.where} on to continue{tail if shown else ''}, "
+            f"or the whole input again: what is stored counts as duplicate.{same}",
             NO_DATABASE,
         )
     if tally.counts["refused"]:

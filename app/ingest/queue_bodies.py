@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.errors import EnvelopeInvalid, NotSesEvent, UnsignedRefused
-from app.ses.events import SesEvent, parse_ses_event
+from app.ses.events import (
+    EVENTBRIDGE_SOURCE,
+    SesEvent,
+    is_eventbridge_event,
+    parse_ses_event,
+)
+from app.sns import strict_json
 from app.sns.envelope import SnsMessage, parse_envelope
 
 UnsignedShape = Literal["ses", "eventbridge"]
-
-# EventBridge events carry these five at the top; SES's own are `"source": "aws.ses"`,
-# the SES event (as published to SNS) in `detail`.
-# https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html
-# https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
-_EVENTBRIDGE_KEYS = frozenset({"detail-type", "source", "detail"})
-SES_SOURCE = "aws.ses"
 
 # The id an unsigned event is stored under where an SNS MessageId would be (the event
 # history's sns_message_id): 128 characters at most (app.models).
@@ -52,7 +51,7 @@ def read_body(body: str | bytes, *, accept_unsigned: bool) -> SnsMessage | Unsig
     data = _object_of(raw)
     if "Type" in data and ("Signature" in data or "SignatureVersion" in data):
         return parse_envelope(raw, {})
-    if data.keys() >= _EVENTBRIDGE_KEYS:
+    if is_eventbridge_event(data):
         return _eventbridge(data, accept_unsigned=accept_unsigned)
     if isinstance(data.get("notificationType"), str) or isinstance(data.get("eventType"), str):
         _check_unsigned_allowed("a bare SES event (raw message delivery)", accept_unsigned)
@@ -70,11 +69,13 @@ def read_body(body: str | bytes, *, accept_unsigned: bool) -> SnsMessage | Unsig
 
 def _eventbridge(data: dict[str, Any], *, accept_unsigned: bool) -> Unsigned:
     source = data.get("source")
-    if source != SES_SOURCE:
+    # Refused, not recorded as Unknown as inside a signed envelope: unsigned, it is only
+    # taken as SES's, and the queue's EventBridge rule should send nothing else.
+    if source != EVENTBRIDGE_SOURCE:
         shown = json.dumps(source)[:80]
         raise NotSesEvent(
-            f"the EventBridge event's source is {shown}, not {SES_SOURCE!r}: the rule that "
-            "targets this queue should match only SES's events"
+            f"the EventBridge event's source is {shown}, not {EVENTBRIDGE_SOURCE!r}: the rule "
+            "that targets this queue should match only SES's events"
         )
     _check_unsigned_allowed("an EventBridge event", accept_unsigned)
     detail = data.get("detail")
@@ -86,7 +87,9 @@ def _eventbridge(data: dict[str, Any], *, accept_unsigned: bool) -> Unsigned:
         source_id = _ID_PREFIX["eventbridge"] + event_id
     else:
         source_id = _digest_id("eventbridge", text.encode("utf-8", "surrogatepass"))
-    return Unsigned("eventbridge", parse_ses_event(text), source_id)
+    # The whole event, unwrapped by parse_ses_event as inside an SNS Message: one reading.
+    event = parse_ses_event(json.dumps(data, ensure_ascii=False))
+    return Unsigned("eventbridge", event, source_id)
 
 
 def _check_unsigned_allowed(what: str, accept_unsigned: bool) -> None:
@@ -103,7 +106,11 @@ def _digest_id(shape: UnsignedShape, raw: bytes) -> str:
 
 def _object_of(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = strict_json.loads(raw)
+    except strict_json.DuplicateKey as err:
+        # As for an SNS envelope: the value bouncer acts on must be the one a first-wins
+        # reader (or the EventBridge rule that routed the event) saw.
+        raise EnvelopeInvalid(f"the body repeats the key {json.dumps(err.key)[:80]}") from None
     except ValueError as err:
         raise EnvelopeInvalid(f"the body is not JSON ({err})") from None
     except RecursionError:

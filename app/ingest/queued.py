@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.db import Database
-from app.errors import BouncerError, DatabaseUnavailable, Unavailable
+from app.errors import BouncerError, ConfirmationRefused, DatabaseUnavailable, Unavailable
 from app.feedback import Applied
 from app.ingest.queue_bodies import Unsigned, read_body
 from app.ingest.receiving import Notification, count_applied, store_notifications
@@ -125,6 +125,10 @@ class QueueIngest:
                 status = await self.subscribing.unsubscribed(message)
         except DatabaseUnavailable:
             raise
+        except ConfirmationRefused as err:
+            # A 4xx from SNS (the token's three days are over, say): /sns answers 503 and
+            # SNS gives up within the hour, but a queue or a file would offer it for days.
+            return _failed(REFUSED, "sns", message.message_id, err)
         except Unavailable as err:  # SNS or the SubscribeURL unreachable: try later
             return _failed(RETRY, "sns", message.message_id, err)
         except BouncerError as err:

@@ -97,7 +97,11 @@ class Consumer:
             if messages:
                 await self._slots.acquire()  # given back when the batch is done
                 self._spawn(queue, messages)
-            elif self.options.wait_seconds == 0:
+                continue
+            # Nothing waits on this queue: its lag is none, not the last batch's.
+            metrics.SQS_QUEUE_LAG.labels(queue.name).set(0)
+            await self.gate.check_while_idle()
+            if self.options.wait_seconds == 0:
                 await asyncio.sleep(self.options.idle_pause)
 
     def _receive_failed(

@@ -1,5 +1,6 @@
-"""Whether the consumer may receive: closed once the database fails a batch, open again
-when a check finds it answering (and its schema at head).
+"""Whether the consumer may receive: closed once the database fails a batch, or a check
+made while the queues are quiet finds it failing; open again when a check finds it
+answering (and its schema at head).
 
 While it is closed nothing is received, so an outage does not spend the receive counts
 of messages still waiting: each receive counts towards the redrive policy's
@@ -25,6 +26,10 @@ log = logging.getLogger("bouncer.consume")
 # What a check says: None when the database answers at head, else why not.
 Check = Callable[[], Awaitable[str | None]]
 CHECK_TIMEOUT_SECONDS = 10.0
+# While no message arrives no batch can fail, so the database is checked on an empty
+# receive, at most this often: /readyz then says "not ready" within about this long of an
+# outage, a quiet night included (SPEC §8), for one cheap query per interval.
+IDLE_CHECK_SECONDS = 15.0
 
 
 async def check_database(database: Database) -> str | None:
@@ -47,9 +52,14 @@ async def check_database(database: Database) -> str | None:
 
 
 class DatabaseGate:
-    def __init__(self, check: Check, delays: RetryDelays) -> None:
+    def __init__(
+        self, check: Check, delays: RetryDelays, *, idle_check_seconds: float = IDLE_CHECK_SECONDS
+    ) -> None:
         self._check = check
         self._delays = delays
+        self._idle_check_seconds = idle_check_seconds
+        # The loop's time of the last check made while open; None: none yet.
+        self._checked_at: float | None = None
         self._open = asyncio.Event()
         self._open.set()
         self.reason: str | None = None
@@ -61,6 +71,19 @@ class DatabaseGate:
 
     async def wait_open(self) -> None:
         await self._open.wait()
+
+    async def check_while_idle(self) -> None:
+        """After an empty receive: check the database if the last check is older than the
+        interval (one check at a time, whichever queue comes first), and close the gate if
+        it fails. Closed, the recovery checks it already."""
+        now = asyncio.get_running_loop().time()
+        due = self._checked_at is None or now - self._checked_at >= self._idle_check_seconds
+        if not self.is_open or not due:
+            return
+        self._checked_at = now  # before awaiting: the other pollers skip this round
+        reason = await self._check()
+        if reason is not None and self.is_open:
+            self.close(reason, lost="checked while the queues are quiet (nothing in hand)")
 
     def close(self, reason: str, *, lost: str) -> None:
         """The database failed: ``lost`` says what stays on the queue. One log line."""
@@ -90,6 +113,7 @@ class DatabaseGate:
             log.warning("%s: checked again in %.1f s", reason, delay)
         self._delays.reset()
         self.reason = None
+        self._checked_at = asyncio.get_running_loop().time()
         self._open.set()
         log.info("the database answers again: receiving")
 

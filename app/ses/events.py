@@ -1,8 +1,10 @@
-"""Read the SES JSON carried in an SNS ``Message`` into one SesEvent, whatever the text holds."""
+"""Read the SES JSON carried in an SNS ``Message`` (or a queue's body) into one SesEvent,
+whatever the text holds."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -43,6 +45,14 @@ _NOTIFICATION_TYPES = {
 # SES publishes this plain text (not JSON) to the topic when an SNS event destination is
 # added to a configuration set.
 SETUP_NOTICE_TEXT = "Successfully validated SNS topic for Amazon SES event publishing."
+
+# SES's events on EventBridge: `"source": "aws.ses"` and the SES event, as published to
+# SNS, in `detail`. An EventBridge rule may target an SNS topic as well as a queue, so a
+# signed SNS Message can hold this wrapper too (SES → EventBridge → SNS).
+# https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
+# https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html
+EVENTBRIDGE_KEYS = frozenset({"detail-type", "source", "detail"})
+EVENTBRIDGE_SOURCE = "aws.ses"
 
 # The object that carries each type's own details, named as in the contents pages above.
 _DETAIL_KEY = {
@@ -118,6 +128,13 @@ def parse_ses_event(message: str) -> SesEvent:
         return SesEvent("unknown", EventType.UNKNOWN)
     if not isinstance(body, dict):
         return SesEvent("unknown", EventType.UNKNOWN)
+    if is_eventbridge_event(body):
+        # Only SES's own: another source's event names no SES message, whatever its
+        # detail holds, and is recorded as Unknown.
+        detail = body.get("detail")
+        if body.get("source") != EVENTBRIDGE_SOURCE or not isinstance(detail, dict):
+            return SesEvent("unknown", EventType.UNKNOWN)
+        body = detail
     shape, kind = _kind(body)
     mail = _object(body, "mail")
     detail = _object(body, _DETAIL_KEY.get(kind, ""))
@@ -141,6 +158,11 @@ def parse_ses_event(message: str) -> SesEvent:
         source=_text(mail, "source"),
         recipients=_recipients(kind, detail, mail),
     )
+
+
+def is_eventbridge_event(body: Mapping[str, Any]) -> bool:
+    """Whether a JSON object has the shape of an EventBridge event (from any source)."""
+    return body.keys() >= EVENTBRIDGE_KEYS
 
 
 def _kind(body: dict[str, Any]) -> tuple[Shape, EventType]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import boto3
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.errors import Forbidden, Unavailable
+from app.errors import ConfirmationRefused, Forbidden, Unavailable
 from app.sns.certificates import check_subscribe_url
 from app.sns.envelope import SUBSCRIPTION_CONFIRMATION, SnsMessage
 from app.sns.topics import region_of_topic
@@ -22,6 +23,16 @@ from app.vocabulary import ConfirmedVia
 SnsClientFactory = Callable[[str], Any]
 
 log = logging.getLogger("bouncer.sns")
+
+# A 4xx from SNS is a refusal (the token expired after its three days, the topic is
+# gone, bouncer may not call ConfirmSubscription) that asking again will not change,
+# except these, which say "too fast" or "too slow": retried as a 5xx is.
+# https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html
+_TRY_AGAIN_STATUSES = frozenset({408, 429})
+_THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "Throttled", "ThrottledException", "RequestLimitExceeded"}
+)
+_XML_FIELD = {name: re.compile(f"<{name}>([^<]{{1,200}})</{name}>") for name in ("Code", "Message")}
 
 
 @dataclass(frozen=True)
@@ -86,12 +97,19 @@ class SubscriptionConfirmer:
             await asyncio.to_thread(call)
         except ClientError as err:
             error = err.response.get("Error", {})
-            raise Unavailable(
-                f"SNS refused ConfirmSubscription for {subscription.topic_arn} in "
-                f"{subscription.region} "
-                f"({error.get('Code', 'unknown')}: {error.get('Message', '')}); check that "
-                "bouncer's AWS credentials allow sns:ConfirmSubscription. SNS will retry"
-            ) from err
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = error.get("Code", "unknown")
+            what = (
+                f"ConfirmSubscription for {subscription.topic_arn} in {subscription.region} "
+                f"({code}: {error.get('Message', '')})"
+            )
+            if _is_refusal(status, code):
+                raise ConfirmationRefused(
+                    f"SNS refused {what}: check that bouncer's AWS credentials allow "
+                    "sns:ConfirmSubscription on the topic, or, if its token expired (three "
+                    "days), subscribe the endpoint again"
+                ) from err
+            raise Unavailable(f"SNS could not answer {what}; SNS will retry") from err
         except BotoCoreError as err:
             raise Unavailable(
                 f"could not call ConfirmSubscription for {subscription.topic_arn} in "
@@ -114,11 +132,32 @@ class SubscriptionConfirmer:
                 f"could not request the SubscribeURL of {subscription.topic_arn}: "
                 f"{type(err).__name__}: {err}; SNS will retry"
             ) from err
-        if response.status_code != 200:
-            raise Unavailable(
-                f"the SubscribeURL of {subscription.topic_arn} answered HTTP "
-                f"{response.status_code}; SNS will retry"
+        if response.status_code == 200:
+            return
+        answered = (
+            f"the SubscribeURL of {subscription.topic_arn} answered HTTP {response.status_code}"
+        )
+        code, message = (_xml_field(response.text, name) for name in ("Code", "Message"))
+        if _is_refusal(response.status_code, code):
+            said = ": ".join(part for part in (code, message) if part)
+            raise ConfirmationRefused(
+                f"{answered}{f' ({said})' if said else ''}: SNS refused to confirm the "
+                "subscription; if its token expired (three days), subscribe the endpoint again"
             )
+        raise Unavailable(f"{answered}; SNS will retry")
+
+
+def _is_refusal(status: int | None, code: str | None) -> bool:
+    """A 4xx that asking again will not change (not a throttle nor a time-out)."""
+    if status is None or not 400 <= status < 500:
+        return False
+    return status not in _TRY_AGAIN_STATUSES and code not in _THROTTLED
+
+
+def _xml_field(text: str, name: str) -> str | None:
+    """The ``Code`` or ``Message`` of SNS's XML error answer, if it has one."""
+    found = _XML_FIELD[name].search(text[:4096])
+    return found.group(1).strip() if found else None
 
 
 def make_sns_client_factory() -> SnsClientFactory | None:

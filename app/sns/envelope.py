@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from app.errors import EnvelopeInvalid, RawDeliveryRefused
+from app.sns import strict_json
 from app.sns.topics import region_of_topic
 from app.vocabulary import SnsMessageType
 
@@ -143,8 +143,8 @@ def _decode(body: bytes) -> dict[str, Any]:
             f"the body is not valid UTF-8 ({err.reason} at byte {err.start})"
         ) from None
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except _DuplicateKey as err:
+        data = strict_json.loads(text)
+    except strict_json.DuplicateKey as err:
         # Two values for one key could let the signed value differ from the used one.
         raise EnvelopeInvalid(f"the body repeats the key {_shown(err.key)}") from None
     except ValueError as err:
@@ -156,21 +156,6 @@ def _decode(body: bytes) -> dict[str, Any]:
             f"the body is a JSON {type(data).__name__}, not the JSON object SNS posts"
         )
     return data
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
 
 
 def _required(data: Mapping[str, Any], name: str) -> str:

@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models import ReceivedSnsMessage, Subscription
+from app.models import Event, ReceivedSnsMessage, Subscription, Suppression
 from tests.conftest import TOPIC, AppMaker, Edge
 from tests.outages import unreachable_database
+from tests.queue.test_queue_bodies import eventbridge
+from tests.ses_payloads import bounce
 from tests.signing import SnsSigner, post_args
 
 SIGNED = Path(__file__).parent.parent / "data" / "signed"
@@ -75,6 +77,33 @@ class TestNotification:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         response = await client.post("/sns", content=body, headers=headers)
         assert response.json() == {"status": "processed"}
+
+    async def test_an_eventbridge_event_from_ses_is_read_from_its_detail(
+        self, make_client: Callable[..., Any], signer: SnsSigner
+    ) -> None:
+        # SES → EventBridge → an SNS topic → /sns: the Message is EventBridge's wrapper.
+        client, app = await make_client()
+        detail = json.loads(bounce(["eve@example.com"], feedback_id="fb-eb", shape="event"))
+        wrapped = signer.make_notification(eventbridge(detail), topic_arn=TOPIC)
+        assert (await post(client, wrapped)).json() == {"status": "processed"}
+        # The same bounce published to SNS directly counts once (its feedbackId).
+        direct = signer.make_notification(json.dumps(detail), topic_arn=TOPIC)
+        assert (await post(client, direct)).json() == {"status": "processed"}
+        database: Database = app.state.services.database
+        async with database.session() as session:
+            rows = (await session.execute(select(Suppression.email, Suppression.reason))).all()
+            types = list(await session.scalars(select(Event.type)))
+        assert [tuple(row) for row in rows] == [("eve@example.com", "bounce")]
+        assert types == ["Bounce"]
+
+    async def test_an_eventbridge_event_from_another_source_is_recorded_only(
+        self, make_client: Callable[..., Any], signer: SnsSigner
+    ) -> None:
+        client, app = await make_client()
+        detail = json.loads(bounce(["fox@example.com"], shape="event"))
+        wrapped = signer.make_notification(eventbridge(detail, source="my.app"), topic_arn=TOPIC)
+        assert (await post(client, wrapped)).json() == {"status": "processed"}
+        assert await count(app, Suppression) == 0
 
 
 class TestGenuineAwsMessages:

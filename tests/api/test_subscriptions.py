@@ -92,3 +92,19 @@ class TestFailedConfirmation:
         )
         assert response.status_code == 503
         assert [r["status"] for r in await _listed(client)] == ["failed"]
+
+    async def test_a_refusal_at_sns_is_still_503_and_listed_failed(
+        self, client: httpx.AsyncClient, signer: SnsSigner, edge: Edge
+    ) -> None:
+        # A 4xx is told apart (a queue refuses it) but /sns answers as before: 503, which
+        # SNS retries within its hour, and a failed row an operator can confirm later.
+        edge.respond = lambda _: httpx.Response(
+            403, text="<Error><Code>AuthorizationError</Code><Message>Token expired</Message>"
+        )
+        response = await _subscribe(client, signer)
+        assert response.status_code == 503
+        assert "Retry-After" in response.headers
+        assert "AuthorizationError: Token expired" in response.json()["error"]
+        [row] = await _listed(client)
+        assert row["status"] == "failed"
+        assert "HTTP 403" in row["last_error"]

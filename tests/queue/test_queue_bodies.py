@@ -150,3 +150,39 @@ def test_an_eventbridge_event_of_ses_that_is_no_email_event_is_read_as_unknown()
     assert isinstance(read, Unsigned)
     assert read.event.type == EventType.UNKNOWN
     assert read.event.recipients == ()
+
+
+class TestRepeatedKeys:
+    """As the SNS envelope parser does: two values for one key are refused, since the one
+    bouncer would act on (Python's json keeps the last) need not be the one a first-wins
+    reader, the EventBridge rule or a person reading the message saw."""
+
+    def test_an_eventbridge_event_repeating_source_is_refused(self) -> None:
+        # First-wins readers see "my.app"; bouncer would read "aws.ses" and take it.
+        body = (
+            '{"version": "0", "id": "r16-1", "detail-type": "Email Bounced", '
+            '"source": "my.app", "source": "aws.ses", "account": "123456789012", '
+            f'"detail": {BOUNCE.strip()}}}'
+        )
+        with pytest.raises(EnvelopeInvalid, match="repeats the key"):
+            read_body(body, accept_unsigned=True)
+
+    def test_a_bare_ses_event_repeating_its_type_is_refused(self) -> None:
+        # A Delivery to the eye (and to a first-wins reader), a permanent Bounce to json.
+        text = json.dumps(json.loads(BOUNCE))
+        body = '{"eventType": "Delivery", ' + text[1:]
+        assert json.loads(body)["eventType"] == "Bounce"
+        with pytest.raises(EnvelopeInvalid, match="repeats the key"):
+            read_body(body, accept_unsigned=True)
+
+    def test_a_key_repeated_inside_detail_is_refused(self) -> None:
+        detail = json.dumps(json.loads(BOUNCE))
+        repeated = detail.replace('"bounceType":', '"bounceType": "Transient", "bounceType":', 1)
+        assert repeated != detail
+        with pytest.raises(EnvelopeInvalid, match='repeats the key "bounceType"'):
+            read_body(eventbridge({}).replace("{}", repeated), accept_unsigned=True)
+
+    def test_an_envelope_repeating_a_key_is_refused_too(self, signer: SnsSigner) -> None:
+        text = json.dumps(signer.make_notification(BOUNCE, topic_arn=TOPIC))
+        with pytest.raises(EnvelopeInvalid, match="repeats the key"):
+            read_body('{"Type": "Notification", ' + text[1:], accept_unsigned=False)

@@ -169,6 +169,46 @@ async def test_one_ses_event_by_every_path_has_one_effect(
     assert await count(url, Suppression) == 2
 
 
+async def suppressed(url: str) -> dict[str, str]:
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            rows = await session.execute(select(Suppression.email, Suppression.reason))
+            return {row.email: row.reason for row in rows}
+    finally:
+        await database.dispose()
+
+
+async def test_a_signed_envelope_carrying_an_eventbridge_event_takes_its_detail(
+    make_queue_ingest: Maker, signer: SnsSigner, settings: Settings
+) -> None:
+    # SES → EventBridge → an SNS topic → the queue: signed, so trusted without
+    # SQS_ACCEPT_UNSIGNED; the bounce in `detail` takes effect (once, whatever the path).
+    ingest = await make_queue_ingest(SQS_ACCEPT_UNSIGNED=True)
+    detail = json.loads(bounce(["eve@example.com"], feedback_id="fb-r16-eb", shape="event"))
+    envelope = signer.make_notification(eventbridge(detail), topic_arn=TOPIC)
+    taken = await ingest.take([body(envelope), eventbridge(detail), json.dumps(detail)])
+    assert [t.status for t in taken] == ["processed", "duplicate", "duplicate"]
+    assert await suppressed(settings.database_url) == {"eve@example.com": "bounce"}
+
+
+async def test_a_signed_envelope_carrying_another_sources_event_is_recorded_only(
+    make_queue_ingest: Maker, signer: SnsSigner, settings: Settings
+) -> None:
+    ingest = await make_queue_ingest()
+    detail = json.loads(bounce(["fox@example.com"], shape="event"))
+    envelope = signer.make_notification(eventbridge(detail, source="my.app"), topic_arn=TOPIC)
+    [taken] = await ingest.take([body(envelope)])
+    assert taken.status == "processed"
+    assert await suppressed(settings.database_url) == {}
+    database = Database(settings.database_url)
+    try:
+        async with database.session() as session:
+            assert list(await session.scalars(select(Event.type))) == ["Unknown"]
+    finally:
+        await database.dispose()
+
+
 async def test_unsigned_events_first_seen_on_the_queue_take_effect_once(
     make_queue_ingest: Maker, settings: Settings
 ) -> None:
@@ -278,3 +318,26 @@ async def test_a_confirmation_that_cannot_be_made_is_its_own_answer_not_the_batc
     assert statuses(taken)[2] == ("processed", None)
     assert taken[1].status == "refused"
     assert await count(settings.database_url, Suppression) == 1
+
+
+async def test_a_confirmation_sns_refuses_is_refused_not_retried_for_ever(
+    make_queue_ingest: Maker, signer: SnsSigner
+) -> None:
+    # A SubscriptionConfirmation's token lasts three days; a dead-letter queue replayed
+    # later, or a queue drained after a long outage, holds confirmations SNS now answers
+    # 403 to. As "retry" it would never leave the queue, even with SQS_DELETE_REFUSED=true,
+    # and `bouncer replay` would exit 3 ("replay again later") on every run.
+    def expired(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            403,
+            text="<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>"
+            "<Message>Token expired</Message></Error></ErrorResponse>",
+        )
+
+    ingest = await make_queue_ingest(transport=httpx.MockTransport(expired), SNS_AUTO_CONFIRM=True)
+    confirmation = signer.make_subscription_confirmation(topic_arn=TOPIC)
+    [taken] = await ingest.take([body(confirmation)])
+    assert (taken.status, taken.cause) == ("refused", "confirmation_refused")
+    assert taken.reason is not None
+    assert "Token expired" in taken.reason
+    assert "SNS will retry" not in taken.reason

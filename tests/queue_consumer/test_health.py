@@ -111,3 +111,20 @@ class TestReadiness:
             await gone.dispose()
         async with running_consumer(consumer_settings, [url]):
             await queue_empty(sqs, url)  # SQS delivered it again, and it was taken
+
+    async def test_not_ready_while_the_database_is_gone_and_the_queue_is_quiet(
+        self, consumer_settings: Settings, sqs: Sqs, tmp_path: Path
+    ) -> None:
+        # SPEC §8: "its health says not ready" while the database is unreachable. No batch
+        # fails while nothing arrives (a night, a weekend): an empty receive checks it.
+        url, _ = sqs.queue(visibility=1)
+        gone = unreachable_database(consumer_settings.database_url, tmp_path)
+        try:
+            async with running_consumer(consumer_settings, [url], database=gone) as run:
+                # Several long polls (SQS_WAIT_SECONDS=1) and back-off periods go by.
+                await asyncio.sleep(3)
+                assert "unreachable" in (run.consumer.not_ready() or ""), (
+                    "/readyz answers 200 ready while every database connection fails"
+                )
+        finally:
+            await gone.dispose()

@@ -9,6 +9,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from app import metrics
 from app.queues.consumer import ConsumeOptions
 from app.settings import Settings
 from app.sqs.queue_urls import name_of
@@ -92,6 +93,18 @@ class TestOutcomesCounted:
         lag = REGISTRY.get_sample_value("bouncer_sqs_queue_lag_seconds", name)
         assert lag is not None
         assert 0 <= lag < 30
+
+    async def test_the_lag_is_none_once_the_queue_is_empty(
+        self, consumer_settings: Settings, sqs: Sqs
+    ) -> None:
+        url, _ = sqs.queue()
+        name = {"queue": name_of(url)}
+        metrics.SQS_QUEUE_LAG.labels(name_of(url)).set(999.0)  # a batch long ago
+        async with running_consumer(consumer_settings, [url]):
+            await wait_for(
+                lambda: REGISTRY.get_sample_value("bouncer_sqs_queue_lag_seconds", name) == 0,
+                what="the lag to be 0 after an empty receive",
+            )
 
     async def test_short_polling_takes_as_well(
         self, consumer_settings: Settings, sqs: Sqs, signer: SnsSigner

@@ -27,7 +27,7 @@ from tests.queue_replay.conftest import (
     sqs_message,
     suppressed,
 )
-from tests.ses_payloads import bounce, sample
+from tests.ses_payloads import bounce, complaint, sample
 from tests.signing import SnsSigner
 
 # SES bodies from AWS's documentation and the mailbox simulator, and whom each suppresses.
@@ -300,3 +300,30 @@ def _drain(fd: int, into: list[bytes]) -> None:
         if not chunk:
             return
         into.append(chunk)
+
+
+def test_a_file_of_every_shape_replayed_twice_changes_no_table(
+    replay: Replay, write: Any, signer: SnsSigner, database_url: str
+) -> None:
+    # Signed envelopes, bare and EventBridge events (a soft bounce in both), a
+    # subscription confirmation and a line of no JSON: the second run stores nothing.
+    confirmation = json.dumps(signer.make_subscription_confirmation(topic_arn=TOPIC))
+    soft = bounce(["soft@example.com"], bounce_type="Transient", status=None, shape="event")
+    bodies = [
+        *signed_bodies(signer, bounce(["a@example.com"]), complaint(["b@example.com"])),
+        bounce(["c@example.com"], shape="event").strip(),
+        soft.strip(),
+        eventbridge(json.loads(bounce(["d@example.com"], shape="event"))),
+        eventbridge(json.loads(soft)),  # the same soft bounce, the EventBridge shape
+        confirmation,
+        "not json",
+    ]
+    path = write(lines(*bodies))
+    first, summary = replay.json(path, "--accept-unsigned")
+    assert first.exit_code == 2, first.output
+    assert summary["refused"] == 1
+    stored = contents(database_url)
+    again, summary = replay.json(path, "--accept-unsigned")
+    assert again.exit_code == 2, again.output
+    assert summary["processed"] == 0, summary
+    assert contents(database_url) == stored

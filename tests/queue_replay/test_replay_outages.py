@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -87,6 +88,55 @@ def test_a_database_lost_mid_file_stops_saying_where_to_continue(
     assert whole.exit_code == 2  # line 4 is still no JSON
     assert (summary["duplicate"], summary["processed"]) == (7, 0)
     assert set(suppressed(database_url)) == set(emails)
+
+
+def lose_the_second_batch(monkeypatch: Any) -> None:
+    """The second batch's write fails as a lost connection does (SQLite and PostgreSQL)."""
+    store = receiving.store_notifications
+    calls = 0
+
+    async def lose_second(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OperationalError("INSERT", None, ConnectionResetError("reset by peer"))
+        return await store(*args, **kwargs)
+
+    monkeypatch.setattr(queued, "store_notifications", lose_second)
+
+
+def test_the_way_to_continue_keeps_the_options(
+    replay: Replay, write: Any, database_url: str, monkeypatch: Any
+) -> None:
+    # Bare SES events (a Firehose export) replayed with --accept-unsigned; the database is
+    # lost at the second batch. The command printed to continue must take the rest the
+    # same way, or every line from there on is refused (exit 2).
+    lose_the_second_batch(monkeypatch)
+    emails = addresses(4)
+    path = write(lines(*(bounce([email], shape="event").strip() for email in emails)))
+    result = replay(path, "--accept-unsigned", "--batch-size", "2")
+    assert result.exit_code == 3, result.output
+    hint = next(line for line in result.stderr.splitlines() if "tail -n +3" in line)
+    command = hint.split("(`", 1)[1].split("`)", 1)[0]
+    replayed = shlex.split(command.split("|", 1)[1])
+    assert replayed == ["bouncer", "replay", "-", "--accept-unsigned", "--batch-size", "2"]
+    # Followed (the database back), it takes the rest: what `tail -n +3` prints.
+    monkeypatch.setattr(queued, "store_notifications", receiving.store_notifications)
+    tail = "".join(Path(path).read_text().splitlines(keepends=True)[2:])
+    again, summary = replay.json("-", *replayed[3:], input=tail.encode())
+    assert again.exit_code == 0, again.output
+    assert summary["processed"] == 2
+    assert set(suppressed(database_url)) == set(emails)
+
+
+def test_reading_standard_input_the_options_are_named(
+    replay: Replay, database_url: str, monkeypatch: Any
+) -> None:
+    lose_the_second_batch(monkeypatch)
+    bodies = [bounce([email], shape="event").strip() for email in addresses(4)]
+    result = replay("-", "--accept-unsigned", "--batch-size", "2", input=lines(*bodies).encode())
+    assert result.exit_code == 3, result.output
+    assert "Give the same options: --accept-unsigned --batch-size 2." in result.stderr
 
 
 @pytest.mark.postgres

@@ -619,6 +619,58 @@ class TestTimestamps:
         assert event.occurred_at == event.sent_at
 
 
+class TestEventBridge:
+    """SES's events on EventBridge carry the SES event in ``detail``; a rule may send them to
+    an SNS topic, so a signed Message may hold this wrapper (SES → EventBridge → SNS)."""
+
+    @staticmethod
+    def wrap(detail: Any, **fields: Any) -> str:
+        # https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
+        event = {
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": "Email Bounced",
+            "source": "aws.ses",
+            "account": "123456789012",
+            "time": "2016-10-19T23:20:52Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+        return json.dumps(event | fields)
+
+    def test_the_ses_event_in_detail_is_read(self) -> None:
+        text = read_sample("doc_event_bounce.json")
+        assert parse_ses_event(self.wrap(json.loads(text))) == parse_ses_event(text)
+
+    def test_an_identity_notification_in_detail_is_read_too(self) -> None:
+        event = parse_ses_event(self.wrap(make_bounce_body()))
+        assert (event.shape, event.type, event.feedback_id) == ("notification", "Bounce", "fb-1")
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"source": "my.app"},
+            {"source": ["aws.ses"]},
+            {"source": None},
+            {"detail": "{}"},
+            {"detail": None},
+        ],
+    )
+    def test_another_source_or_no_detail_object_is_unknown(self, fields: dict[str, Any]) -> None:
+        wrapped = self.wrap(fields.pop("detail", make_bounce_body()), **fields)
+        assert parse_ses_event(wrapped) == SesEvent("unknown", EventType.UNKNOWN)
+
+    def test_unwrapped_once_only(self) -> None:
+        twice = self.wrap(json.loads(self.wrap(make_bounce_body())))
+        assert parse_ses_event(twice).type == EventType.UNKNOWN
+
+    def test_an_ses_account_event_is_unknown(self) -> None:
+        # SES sends account events too (Sending Status Disabled …): no email event inside.
+        event = parse_ses_event(self.wrap({"status": "DISABLED"}))
+        assert (event.type, event.recipients) == (EventType.UNKNOWN, ())
+
+
 class TestUnreadableInput:
     @pytest.mark.parametrize(
         "message",

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
-from app.errors import Forbidden, Unavailable
+from app.errors import ConfirmationRefused, Forbidden, Unavailable
 from app.sns.confirmation import SubscriptionConfirmer, make_sns_client_factory
 from app.sns.envelope import SnsMessage, parse_envelope
 from tests.signing import SnsSigner, post_args
@@ -93,6 +93,43 @@ class TestConfirmThroughTheApi:
             await confirmer.confirm(confirmation)
         assert caught.value.__cause__ is not None
 
+    async def test_a_refusal_is_told_apart_from_a_failure(
+        self, sns: StubbedSns, confirmation: SnsMessage, http: httpx.AsyncClient
+    ) -> None:
+        # 4xx: asking again changes nothing (a queue refuses it); /sns still answers 503.
+        sns.stubber.add_client_error(
+            "confirm_subscription",
+            service_error_code="InvalidParameter",
+            service_message="Invalid token",
+            http_status_code=400,
+        )
+        confirmer = SubscriptionConfirmer(http, sns_client_factory=sns)
+        with pytest.raises(ConfirmationRefused, match="Invalid token") as caught:
+            await confirmer.confirm(confirmation)
+        assert caught.value.status_code == 503
+        assert "SNS will retry" not in caught.value.message
+        assert "subscribe the endpoint again" in caught.value.message
+
+    @pytest.mark.parametrize(
+        ("code", "status"),
+        [("InternalError", 500), ("Throttled", 429), ("Throttling", 400)],
+    )
+    async def test_a_failure_or_a_throttle_is_tried_again(
+        self,
+        sns: StubbedSns,
+        confirmation: SnsMessage,
+        http: httpx.AsyncClient,
+        code: str,
+        status: int,
+    ) -> None:
+        sns.stubber.add_client_error(
+            "confirm_subscription", service_error_code=code, http_status_code=status
+        )
+        confirmer = SubscriptionConfirmer(http, sns_client_factory=sns)
+        with pytest.raises(Unavailable, match=f"{code}.*SNS will retry") as caught:
+            await confirmer.confirm(confirmation)
+        assert not isinstance(caught.value, ConfirmationRefused)
+
     async def test_a_botocore_failure_is_unavailable(
         self, confirmation: SnsMessage, http: httpx.AsyncClient
     ) -> None:
@@ -141,13 +178,42 @@ class TestConfirmThroughTheUrl:
             await confirmer.confirm(message)
         assert host.requests == []
 
-    @pytest.mark.parametrize("status", [403, 404, 500, 503])
+    @pytest.mark.parametrize("status", [408, 429, 500, 503])
     async def test_an_error_answer_is_unavailable(
         self, confirmation: SnsMessage, host: RecordingHost, http: httpx.AsyncClient, status: int
     ) -> None:
         host.answer = answering(status).answer
         confirmer = SubscriptionConfirmer(http, sns_client_factory=None)
-        with pytest.raises(Unavailable, match=f"answered HTTP {status}; SNS will retry"):
+        with pytest.raises(Unavailable, match=f"answered HTTP {status}; SNS will retry") as caught:
+            await confirmer.confirm(confirmation)
+        assert not isinstance(caught.value, ConfirmationRefused)
+
+    @pytest.mark.parametrize("status", [400, 403, 404])
+    async def test_a_refusal_is_refused_naming_what_sns_said(
+        self, confirmation: SnsMessage, host: RecordingHost, http: httpx.AsyncClient, status: int
+    ) -> None:
+        # An expired token: SNS's XML error answer names it. An Unavailable still (so /sns
+        # answers 503 as before), told apart so a queue or a file can refuse it.
+        host.answer = lambda request: httpx.Response(
+            status,
+            text="<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>"
+            "<Message>Token expired</Message></Error></ErrorResponse>",
+        )
+        confirmer = SubscriptionConfirmer(http, sns_client_factory=None)
+        with pytest.raises(ConfirmationRefused) as caught:
+            await confirmer.confirm(confirmation)
+        message = caught.value.message
+        assert f"answered HTTP {status} (AuthorizationError: Token expired)" in message
+        assert "SNS will retry" not in message
+        assert isinstance(caught.value, Unavailable)
+        assert caught.value.cause == "confirmation_refused"
+
+    async def test_a_refusal_without_sns_words_is_refused_too(
+        self, confirmation: SnsMessage, host: RecordingHost, http: httpx.AsyncClient
+    ) -> None:
+        host.answer = answering(403).answer
+        confirmer = SubscriptionConfirmer(http, sns_client_factory=None)
+        with pytest.raises(ConfirmationRefused, match=r"answered HTTP 403: SNS refused"):
             await confirmer.confirm(confirmation)
 
     async def test_a_redirect_is_not_followed(
