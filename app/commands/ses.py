@@ -15,6 +15,7 @@ from app.logs import configure_logging
 if TYPE_CHECKING:
     from app.db import Database
     from app.ses_sync import PassReport, RegionDrift
+    from app.settings import Settings
 
 app = typer.Typer(help="SES's account-level suppression list: sync it, measure the drift.")
 
@@ -165,3 +166,19 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if getattr(self, "_bar", None) is not None:
             self._bar.__exit__(None, None, None)
+
+
+async def delete_from_ses(settings: Settings, database: Database, email: str) -> list[str]:
+    """The removal, just committed, deleted from SES's list at once; what went wrong."""
+    from app.errors import BouncerError
+    from app.services import build_ses_sync
+
+    try:
+        reports = await build_ses_sync(settings, database).delete_removed(email)
+    except BouncerError as err:  # the removal stands: only SES's delete waits
+        return [f"could not delete {email} from SES's list now: {err.message}"]
+    return [
+        f"could not delete {email} from SES's list in {one.region} now: {one.error}"
+        for one in reports
+        if one.error is not None
+    ]

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from app.db import Database
-    from app.settings import Settings
     from app.suppression import transfer
 
 app = typer.Typer(help="The suppression list.", no_args_is_help=True)
@@ -160,7 +159,9 @@ def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = N
             )
         if not removed or not regions:
             return removed, []
-        return True, await _delete_from_ses(settings, database, email)
+        from app.commands.ses import delete_from_ses
+
+        return True, await delete_from_ses(settings, database, email)
 
     removed, problems = with_database(job)
     if not removed:
@@ -168,22 +169,6 @@ def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = N
     typer.echo(f"removed {email}")
     for problem in problems:
         say(f"warning: {problem}; the outbox keeps the removal for the next sync pass")
-
-
-async def _delete_from_ses(settings: Settings, database: Database, email: str) -> list[str]:
-    """The removal, just committed, deleted from SES's list at once; what went wrong."""
-    from app.errors import BouncerError
-    from app.services import build_ses_sync
-
-    try:
-        reports = await build_ses_sync(settings, database).delete_removed(email)
-    except BouncerError as err:  # the removal stands: only SES's delete waits
-        return [f"could not delete {email} from SES's list now: {err.message}"]
-    return [
-        f"could not delete {email} from SES's list in {one.region} now: {one.error}"
-        for one in reports
-        if one.error is not None
-    ]
 
 
 async def _read(path: Path, progress: Progress | None) -> AsyncIterator[bytes]:
