@@ -109,6 +109,23 @@ def make_ses_client() -> Any:
     return client
 
 
+def make_ses_sync_client(region: str) -> Any:
+    """SES's account-level list for GET /v1/ses/drift: a real sesv2 client whose
+    ListSuppressedDestinations answers an empty list in process."""
+    client = boto3.client(
+        "sesv2", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+    def empty(request: Any, **_: Any) -> AWSResponse:
+        body = json.dumps({"SuppressedDestinationSummaries": []}).encode()
+        headers: Any = {"Content-Type": "application/json"}
+        return AWSResponse(request.url, 200, headers, _Body(body))
+
+    events: Any = client.meta.events
+    events.register("before-send.sesv2.ListSuppressedDestinations", empty)
+    return client
+
+
 @pytest.fixture
 def fuzzed_app(settings: Settings, edge: Edge, signer: SnsSigner) -> Iterator[FastAPI]:
     values = {**settings.model_dump(exclude_unset=True), "SNS_AUTO_CONFIRM": False}
@@ -118,6 +135,7 @@ def fuzzed_app(settings: Settings, edge: Edge, signer: SnsSigner) -> Iterator[Fa
             http_transport=httpx.MockTransport(edge.handler),
             sns_client_factory=None,
             ses_client=make_ses_client(),
+            ses_sync_clients=make_ses_sync_client,
         ),
     )
     try:
