@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -55,3 +57,40 @@ def spawn(
         timeout=timeout,
         check=False,
     )
+
+
+def with_terminal_stderr(
+    env: Mapping[str, str], *args: str, timeout: float = 120
+) -> tuple[int, bytes, bytes]:
+    """``.venv/bin/bouncer ARGS`` with stderr on a pseudo-terminal and stdout a pipe (as
+    `bouncer … | jq` typed in a terminal): exit code, stdout, what the terminal showed."""
+    master, terminal = pty.openpty()
+    shown: list[bytes] = []
+    # Read while the process writes: a full terminal buffer would block it.
+    reader = threading.Thread(target=_drain, args=(master, shown))
+    try:
+        with subprocess.Popen(  # noqa: S603  (our own console script)
+            [str(BOUNCER), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=os.environ | dict(env),
+        ) as process:
+            os.close(terminal)
+            reader.start()
+            out, _ = process.communicate(timeout=timeout)
+        reader.join(timeout=10)
+    finally:
+        os.close(master)
+    return process.returncode, out, b"".join(shown)
+
+
+def _drain(fd: int, into: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the process and its terminal are gone
+            return
+        if not chunk:
+            return
+        into.append(chunk)

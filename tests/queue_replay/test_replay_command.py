@@ -4,17 +4,13 @@ input format, unsigned shapes, refusals and exit codes (SPEC §8)."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import threading
 from typing import Any
 
 import pytest
 
 from app.commands import replay as command
 from app.queues import replay as core
-from tests.cli_runs import BOUNCER
+from tests.cli_runs import with_terminal_stderr
 from tests.conftest import TOPIC
 from tests.queue.test_queue_bodies import eventbridge
 from tests.queue_replay.conftest import (
@@ -267,39 +263,11 @@ def test_a_terminal_gets_a_progress_bar_on_stderr_and_stdout_stays_the_summary(
     replay: Replay, write: Any, signer: SnsSigner
 ) -> None:
     path = write(lines(*signed_bodies(signer, bounce(["t@example.com"]))))
-    master, terminal = pty.openpty()
-    shown: list[bytes] = []
-    # Read while the process writes: a full terminal buffer would block it.
-    reader = threading.Thread(target=_drain, args=(master, shown))
-    try:
-        with subprocess.Popen(  # noqa: S603  (our own console script)
-            [str(BOUNCER), "replay", path, "--format", "json"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            env=os.environ | replay.env,
-        ) as process:
-            os.close(terminal)
-            reader.start()
-            out, _ = process.communicate(timeout=60)
-        reader.join(timeout=10)
-    finally:
-        os.close(master)
-    assert process.returncode == 0, shown
+    code, out, shown = with_terminal_stderr(replay.env, "replay", path, "--format", "json")
+    assert code == 0, shown
     assert json.loads(out)["processed"] == 1
-    assert b"replay" in b"".join(shown)
-    assert b"100%" in b"".join(shown)
-
-
-def _drain(fd: int, into: list[bytes]) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the process and its terminal are gone
-            return
-        if not chunk:
-            return
-        into.append(chunk)
+    assert b"replay" in shown
+    assert b"100%" in shown
 
 
 def test_a_file_of_every_shape_replayed_twice_changes_no_table(
