@@ -89,7 +89,7 @@ revision: install ## New migration: make revision m="add thing"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
 RELIABILITY_REPORT ?= reliability-report.jsonl
-reliability: install ## Reliability suites on PostgreSQL (~20-45 min): forgery corpus, 100,000 fuzzed /sns bodies, schema fuzz, outages, 10,000-notification replicas, 10-min soak; prints the figures
+reliability: install ## Reliability suites on PostgreSQL (~20-45 min): forgery corpus, 100,000 fuzzed /sns bodies, schema fuzz, outages, 10,000-notification replicas, two SQS consumers (one killed, the database cut), 10-min soak; prints the figures
 	@rm -f $(RELIABILITY_REPORT)
 	RELIABILITY_REPORT="$(abspath $(RELIABILITY_REPORT))" \
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" \

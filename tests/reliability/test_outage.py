@@ -162,8 +162,10 @@ class TestDatabaseCut:
             # Nothing listens: the database is down or restarting.
             pytest.param(False, 3.0, id="refused"),
             # Connections open but nothing passes (a partition, a stalled failover):
-            # each attempt waits out the connect timeout, so the cut outlasts it.
-            pytest.param(True, 7.0, id="black-holed"),
+            # each attempt waits out the statement bound (5 s + up to 2 s) or the connect
+            # timeout (5 s), so the cut outlasts them with room for a loaded box (at 7 s,
+            # beside the suite's other worker, no 503 came back before the restore).
+            pytest.param(True, 10.0, id="black-holed"),
         ],
     )
     async def test_cut_under_load_answers_503_then_loses_and_doubles_nothing(
