@@ -227,16 +227,26 @@ class DatabaseUnavailable(Unavailable):
     def __init__(
         self, problem: str, *, overloaded: bool = False, conflict: bool = False, retry_hint: str
     ) -> None:
-        if overloaded:
-            what = "bouncer is overloaded: no database connection came free in time; "
-        elif conflict:
-            what = "another writer held the same rows (the database broke a deadlock); "
-        else:
-            what = f"the database is unreachable ({problem}): "
-        super().__init__(f"{what}nothing was stored; {retry_hint}")
         self.problem = problem
         self.overloaded = overloaded
         self.conflict = conflict
+        if overloaded:
+            what = f"bouncer is overloaded: {self.what_failed}; "
+        elif conflict:
+            what = f"{self.what_failed}; "
+        else:
+            what = f"{self.what_failed}: "
+        super().__init__(f"{what}nothing was stored; {retry_hint}")
+
+    @property
+    def what_failed(self) -> str:
+        """What went wrong, without who retries: for a caller whose retry is not the one
+        ``retry_hint`` named (a queue redelivers, a replay is run again)."""
+        if self.overloaded:
+            return "no database connection came free in time"
+        if self.conflict:
+            return "another writer held the same rows (the database broke a deadlock)"
+        return f"the database is unreachable ({self.problem})"
 
 
 class ConfirmationRefused(Unavailable):

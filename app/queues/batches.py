@@ -42,7 +42,7 @@ class BatchTaker:
         except DatabaseUnavailable as err:
             metrics.SQS_MESSAGES.labels(queue.name, "unavailable").inc(len(messages))
             lost = f"{len(messages)} message(s) from {queue.url} not stored, not deleted"
-            self.gate.close(_what_failed(err), lost=lost)
+            self.gate.close(err.what_failed, lost=lost)
             return
         except Exception:
             metrics.SQS_MESSAGES.labels(queue.name, "error").inc(len(messages))
@@ -122,15 +122,6 @@ async def _delete(queue: QueueClient, messages: Sequence[QueuedMessage]) -> None
             failure.code,
             extra={"queue": queue.url, "sqs_message_id": failure.message_id},
         )
-
-
-def _what_failed(err: DatabaseUnavailable) -> str:
-    # The error's own message ends in who retries (SNS's words, on the shared path).
-    if err.overloaded:
-        return "no database connection came free in time"
-    if err.conflict:
-        return "another writer held the same rows (the database broke a deadlock)"
-    return f"the database is unreachable ({err.problem})"
 
 
 def _measure_lag(queue: QueueClient, messages: Sequence[QueuedMessage]) -> None:

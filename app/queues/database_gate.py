@@ -41,7 +41,7 @@ async def check_database(database: Database) -> str | None:
                 migrate.current_revision(database.engine), CHECK_TIMEOUT_SECONDS
             )
     except DatabaseUnavailable as err:
-        return f"the database is unreachable ({err.problem})"
+        return err.what_failed
     head = migrate.head_revision()
     if current != head:
         return (

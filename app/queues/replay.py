@@ -88,18 +88,9 @@ class ReplayTally:
             out["stopped"] = {
                 "line": at.line,
                 "message": at.index,
-                "error": _lost(self.stopped.error),
+                "error": self.stopped.error.what_failed,
             }
         return out
-
-
-def _lost(error: DatabaseUnavailable) -> str:
-    # Not the error's own message, whose retry hint speaks of SNS retrying.
-    if error.overloaded:
-        return "no database connection came free in time"
-    if error.conflict:
-        return "another writer held the same rows (the database broke a deadlock)"
-    return f"the database is unreachable ({error.problem})"
 
 
 def _shown(problem: Problem) -> dict[str, Any]:
