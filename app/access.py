@@ -40,6 +40,12 @@ class _Token:
     principal: Principal
 
 
+# The console's session cookies are signed with a key derived from every token (SPEC §9):
+# each replica with the same settings derives the same key, with no secret to share; a
+# read token alone cannot forge one; and changing the tokens ends every session.
+_SESSION_KEY_LABEL = b"bouncer console session key v1"
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -84,6 +90,8 @@ def parse_tokens(entries: Sequence[str], *, can_write: bool, first: int) -> list
 class TokenRegistry:
     def __init__(self, tokens: Sequence[_Token]) -> None:
         self._tokens = list(tokens)
+        material = b"".join(sorted(token.digest for token in self._tokens))
+        self.session_key = hmac.new(_SESSION_KEY_LABEL, material, hashlib.sha256).digest()
 
     @classmethod
     def from_settings(
@@ -101,14 +109,38 @@ class TokenRegistry:
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
             raise Unauthorized("send Authorization: Bearer <token> (API_TOKENS or API_READ_TOKENS)")
-        digest = _digest(secret)
+        found = self._find(_digest(secret))
+        if found is None:
+            raise Unauthorized("that bearer token is not valid")
+        return found.principal
+
+    def sign_in(self, secret: str) -> tuple[Principal, str]:
+        """The principal of a token typed into the console, and the fingerprint its session
+        carries; Unauthorized when it is no token."""
+        found = self._find(_digest(secret.strip())) if secret.strip() else None
+        if found is None:
+            raise Unauthorized("that token is not valid: use one of API_TOKENS or API_READ_TOKENS")
+        return found.principal, self._fingerprint(found)
+
+    def by_fingerprint(self, fingerprint: str) -> Principal | None:
+        """The principal whose token a session was signed in with, None once that token is
+        no longer configured (its sessions end with it)."""
         found: Principal | None = None
+        for token in self._tokens:
+            if hmac.compare_digest(fingerprint, self._fingerprint(token)):
+                found = token.principal
+        return found
+
+    def _fingerprint(self, token: _Token) -> str:
+        # Keyed, so a cookie (signed, not encrypted) gives no hash of the token to guess at.
+        return hmac.new(self.session_key, token.digest, hashlib.sha256).hexdigest()[:32]
+
+    def _find(self, digest: bytes) -> _Token | None:
+        found: _Token | None = None
         # Compare with every token, so the time taken says nothing about which matched.
         for token in self._tokens:
             if hmac.compare_digest(digest, token.digest):
-                found = token.principal
-        if found is None:
-            raise Unauthorized("that bearer token is not valid")
+                found = token
         return found
 
 

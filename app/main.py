@@ -31,6 +31,7 @@ from app.api.middleware import (
     RequestContext,
     RequireToken,
 )
+from app.console.app import install as install_console
 from app.db import Database
 from app.errors import StartupError
 from app.logs import configure_logging
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(subscriptions.router)
     app.include_router(ses.router)
     app.include_router(send.router)
+    install_console(app)
     app.add_middleware(RequireToken, prefix="/v1")
     # Outside RequireToken: a refusal leaves the body unread, and BodyLimit then closes the
     # connection instead of letting uvicorn receive an anonymous upload to discard it.

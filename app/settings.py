@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     # Libraries (botocore, httpx, the database drivers…) log secrets and bodies at DEBUG.
     LOG_LEVEL_LIBRARIES: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
+    # SPEC §9: the web console. A session ends after this long without a request.
+    CONSOLE_SESSION_HOURS: float = Field(default=12, gt=0, le=24 * 366)
+
     # SPEC §7: the SES account-level suppression list
     SES_SYNC: Literal["off", "pull", "both"] = "off"
     SES_SYNC_INTERVAL_SECONDS: int = Field(default=300, ge=0)
