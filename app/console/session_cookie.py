@@ -49,7 +49,9 @@ def decode(cookie: str | None, *, key: bytes) -> ConsoleSession | None:
     if not cookie or len(cookie) > _MAX_LENGTH:
         return None
     text, _, signature = cookie.rpartition(".")
-    if not text or not hmac.compare_digest(signature, _sign(text, key=key)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    expected = _sign(text, key=key).encode()
+    if not text or not hmac.compare_digest(signature.encode(errors="replace"), expected):
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
