@@ -34,6 +34,7 @@ class Dot:
 @dataclass(frozen=True)
 class Tick:
     y: float
+    label_y: float  # the label's baseline, level with the line
     label: str
 
 
@@ -104,7 +105,8 @@ def line_chart(
     _close(run, lines)
 
     ticks = tuple(
-        Tick(y_of(n * step), percent_label(n * step)) for n in range(round(y_max / step) + 1)
+        Tick(y_of(n * step), round(y_of(n * step) + 4, 1), percent_label(n * step))
+        for n in range(round(y_max / step) + 1)
     )
     days = tuple(
         DayLabel(x_of(index), day_label(series[index][0]))
@@ -112,11 +114,11 @@ def line_chart(
     )[::-1]
     review_y, pause_y = y_of(review), y_of(pause)
     levels = (
-        LevelLine("review", review_y, review_y + 4, f"review {percent_label(review)}"),
+        LevelLine("review", review_y, round(review_y + 4, 1), f"review {percent_label(review)}"),
         LevelLine(
             "pause",
             pause_y,
-            min(pause_y + 4, review_y + 4 - _LABEL_GAP),
+            round(min(pause_y + 4, review_y + 4 - _LABEL_GAP), 1),
             f"pause {percent_label(pause)}",
         ),
     )
