@@ -4,6 +4,7 @@ the list by reason and the subscriptions, for read and write sessions alike."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,13 +12,15 @@ from fastapi import FastAPI
 
 from app.activity import send_log
 from app.console.chart import day_label
+from app.db import Database
 from app.models import Subscription
 from app.suppression import entries
 from app.vocabulary import SendOutcome
 from tests import ses_payloads as ses
-from tests.conftest import READ_TOKEN, TOPIC, WRITE_TOKEN
+from tests.conftest import READ_TOKEN, TOPIC, WRITE_TOKEN, replace_services
 from tests.console.conftest import sign_in
 from tests.console.pages import Element, parse
+from tests.outages import unreachable_database
 from tests.signing import SnsSigner, post_args
 
 RATES = "Bounce and complaint rates"
@@ -84,6 +87,20 @@ class TestAccess:
         assert who in shown.find("form", class_="who").text
         assert shown.find("a", aria_current="page").text == "Overview"
         assert shown.table(RATES)[0] == HEADER
+
+    async def test_a_database_that_is_down_is_a_503_page(
+        self, ops: httpx.AsyncClient, app: FastAPI, tmp_path: Path
+    ) -> None:
+        healthy: Database = app.state.services.database
+        replace_services(app, database=unreachable_database(healthy.url, tmp_path))
+        try:
+            response = await ops.get("/console")
+        finally:
+            await app.state.services.database.dispose()
+            replace_services(app, database=healthy)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert "database" in parse(response.text).find("p", role="alert").text
 
 
 class TestRates:
