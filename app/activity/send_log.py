@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import storable, table_of
@@ -51,7 +51,12 @@ async def count_recipients_sent(session: AsyncSession, *, since: datetime, until
     """
     total = await session.scalar(
         select(func.coalesce(func.sum(Send.recipient_count), 0)).where(
-            Send.outcome == SendOutcome.SENT, Send.created_at >= since, Send.created_at < until
+            sent_between(since=since, until=until)
         )
     )
     return int(total or 0)
+
+
+def sent_between(*, since: datetime, until: datetime) -> ColumnElement[bool]:
+    """The sends ``count_recipients_sent`` counts: SES accepted them, in [since, until)."""
+    return and_(Send.outcome == SendOutcome.SENT, Send.created_at >= since, Send.created_at < until)
