@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from app import moments
 from app.addresses import MAX_LENGTH
-from app.suppression import listing
+from app.suppression import listing, policy
 
 FIELDS = ("reason", "domain", "since", "until", "q", "include_expired")
 LABELS = {
@@ -46,9 +46,9 @@ class FilterForm:
 
 def read_filters(params: Mapping[str, str]) -> FilterForm:
     """The form's fields read and checked; a field that is wrong is named in ``problems``
-    and left out of ``filters`` (the page is then not queried at all). The reason, the
-    domain and the cursor are checked by listing.page itself, the one place their rules
-    live (it raises InvalidInput naming the field)."""
+    (the page is then not queried at all). The domain and the cursor are checked by
+    listing.page itself, the one place their rules live (it raises InvalidInput naming
+    the field)."""
     values = {name: (params.get(name) or "").strip() for name in FIELDS}
     problems: list[tuple[str, str]] = []
 
@@ -75,6 +75,11 @@ def read_filters(params: Mapping[str, str]) -> FilterForm:
     if since is not None and until is not None and since >= until:
         problems.append(("until", "it is not after Created since: no entry could match"))
 
+    if values["reason"] and values["reason"] not in policy.REASONS:
+        # listing.page refuses it too; checked here as well so that every wrong field is
+        # named at once.
+        problems.append(("reason", f"use one of {', '.join(policy.REASONS)}"))
+
     q = values["q"]
     if len(q) > MAX_LENGTH:
         problems.append(("q", f"no address is longer than {MAX_LENGTH} characters"))
@@ -92,6 +97,7 @@ def read_filters(params: Mapping[str, str]) -> FilterForm:
         problems.append(("cursor", "this page link is not one the console made: start again"))
         cursor = None
 
+    problems.sort(key=lambda problem: list(LABELS).index(problem[0]))  # in the form's order
     filters = listing.Filters(
         reason=values["reason"] or None,
         domain=values["domain"] or None,

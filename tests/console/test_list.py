@@ -260,6 +260,20 @@ class TestBadFilters:
         assert parse(page.text).all("form", action=LIST)
         assert await total(client) == 1
 
+    async def test_every_wrong_field_is_named_at_once(
+        self, client: httpx.AsyncClient, writer: str
+    ) -> None:
+        page = await client.get(LIST, params={"reason": "zz", "since": "x", "q": "a\x00"})
+        assert page.status_code == 422
+        lines = [p.text() for p in parse(page.text).one("div", role="alert").all("p")]
+        assert [line.split(":")[0] for line in lines] == [
+            "Reason",
+            "Created since",
+            "Address starts with",
+        ]
+        assert parse(page.text).one("input", name="since").attrs["aria-invalid"] == "true"
+        assert "aria-invalid" not in parse(page.text).one("input", name="domain").attrs
+
     async def test_a_tampered_cursor_is_refused(
         self, client: httpx.AsyncClient, writer: str
     ) -> None:
