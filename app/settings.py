@@ -251,6 +251,12 @@ class Settings(BaseSettings):
         return self.SES_SYNC_REGIONS or [self.AWS_REGION.strip().lower()]
 
     @property
+    def ses_removal_regions(self) -> list[str]:
+        """The regions whose SES list a removal in bouncer deletes the address from: every
+        synced region with SES_SYNC=both, none otherwise (SPEC §7)."""
+        return self.ses_sync_regions if self.SES_SYNC == "both" else []
+
+    @property
     def database_url(self) -> str:
         """The URL in force: ``DATABASE_URL``, else a SQLite file under ``DATA_DIR``."""
         if self.DATABASE_URL:

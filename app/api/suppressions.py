@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.api import removal
 from app.api.bodies import CheckedJsonRoute
 from app.api.deps import (
     DatabaseDep,
@@ -202,19 +203,20 @@ async def delete_entry(
     background: BackgroundTasks,
     note: Annotated[Text | None, Query(max_length=2000, description="why")] = None,
 ) -> Response:
-    regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
-    removed = await entries.remove(
-        session, email, actor=who.name, note=note, now=datetime.now(UTC), ses_regions=regions
+    removed = await removal.remove_entry(
+        session,
+        email,
+        actor=who.name,
+        note=note,
+        settings=settings,
+        ses_sync=ses_sync,
+        background=background,
     )
     if not removed:
         # Not on the list: say who removed it before, if anyone did.
         changes = await entries.history(session, email)
         missing = NotSuppressed(email=email, history=[ChangeOut.model_validate(c) for c in changes])
         return JSONResponse(missing.model_dump(mode="json"), status_code=404)
-    if regions:
-        # After the 204 is sent (the session commits before it): SES's entry goes at once,
-        # best effort, so the next send is not dropped by it; the outbox is the fallback.
-        background.add_task(ses_sync.delete_removed_quietly, email)
     return Response(status_code=204)
 
 

@@ -146,7 +146,7 @@ def remove(email: str, note: Annotated[str | None, typer.Option(help="why")] = N
     from app.suppression import entries
 
     settings = load_settings()
-    regions = settings.ses_sync_regions if settings.SES_SYNC == "both" else ()
+    regions = settings.ses_removal_regions
     if regions:  # SES is called: its warnings are logged as `bouncer ses sync` logs them
         from app.logs import configure_logging
 

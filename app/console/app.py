@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import overview, signing_in
+from app.console import adding, address_page, listing_page, overview, signing_in
 from app.console.headers import ConsoleHeaders
 
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -16,5 +16,8 @@ _STATIC = Path(__file__).resolve().parent / "static"
 def install(app: FastAPI) -> None:
     app.include_router(signing_in.router)
     app.include_router(overview.router)
+    app.include_router(listing_page.router)
+    app.include_router(address_page.router)
+    app.include_router(adding.router)
     app.mount("/console/static", StaticFiles(directory=_STATIC), name="console-static")
     app.add_middleware(ConsoleHeaders)

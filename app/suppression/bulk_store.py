@@ -247,10 +247,15 @@ async def _sqlite_insert(
     """SQLite's bulk layer: one executemany of a positional INSERT, the values made what
     Core would have stored by the columns' own bind processors (UtcDateTime: naive UTC text)."""
     dialect = connection.dialect
+    # dialect_impl: a TypeDecorator's own bind_processor chains the generic DateTime's,
+    # which has none, and sqlite3 then wrote a whole second as "… 12:00:00" where Core
+    # writes "… 12:00:00.000000"; SQLite compares the text, so such an entry fell outside
+    # ``created_at >= <that second>`` and a list cursor on it never moved past it.
+    types = [table.c[name].type.dialect_impl(dialect) for name in names]
     processors = [
         (i, process)
-        for i, name in enumerate(names)
-        if (process := table.c[name].type.bind_processor(dialect)) is not None
+        for i, type_ in enumerate(types)
+        if (process := type_.bind_processor(dialect)) is not None
     ]
     if processors:
         columns = list(zip(*rows, strict=True))

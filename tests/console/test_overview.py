@@ -19,7 +19,7 @@ from app.vocabulary import SendOutcome
 from tests import ses_payloads as ses
 from tests.conftest import READ_TOKEN, TOPIC, WRITE_TOKEN, replace_services
 from tests.console.conftest import sign_in
-from tests.console.pages import Element, parse
+from tests.console.page_tree import Element, parse
 from tests.outages import unreachable_database
 from tests.signing import SnsSigner, post_args
 
