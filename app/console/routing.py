@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -32,6 +33,10 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, err.message, status_code=err.status_code)
             except RequestValidationError as err:
                 return error_page(request, _first_problem(err), status_code=422)
+            except HTTPException as err:
+                # Starlette's form parser refusing a body (a part too large, too many
+                # fields or files, not multipart at all): its fixed wording, as a page.
+                return error_page(request, str(err.detail), status_code=err.status_code)
             return renew_if_needed(request, response)
 
         return handle
