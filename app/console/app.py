@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import signing_in, transfer_page
+from app.console import signing_in, subscriptions_page, transfer_page
 from app.console.headers import ConsoleHeaders
 
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -16,5 +16,6 @@ _STATIC = Path(__file__).resolve().parent / "static"
 def install(app: FastAPI) -> None:
     app.include_router(signing_in.router)
     app.include_router(transfer_page.router)
+    app.include_router(subscriptions_page.router)
     app.mount("/console/static", StaticFiles(directory=_STATIC), name="console-static")
     app.add_middleware(ConsoleHeaders)
