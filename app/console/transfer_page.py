@@ -35,7 +35,7 @@ _FORMAT_OF_SUFFIX: dict[str, transfer.Format] = {
     ".jsonl": "ndjson",
 }
 
-FormatQuery = Annotated[transfer.Format, Query(alias="format")]
+_ExportFormat = Annotated[transfer.Format, Query(alias="format")]
 
 
 @router.get("/transfer")
@@ -44,7 +44,7 @@ async def transfer_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 @router.get("/export")
-async def export(request: Request, _: ViewerDep, fmt: FormatQuery = "csv") -> Response:
+async def export(request: Request, _: ViewerDep, fmt: _ExportFormat = "csv") -> Response:
     # The bytes and headers of GET /v1/suppressions/export (app.api.transfer).
     chunks = await transfer.export(services_of(request.app).database, fmt, now=datetime.now(UTC))
     return StreamingResponse(
