@@ -110,8 +110,9 @@ def create_app(
     # connection instead of letting uvicorn receive an anonymous upload to discard it.
     app.add_middleware(
         BodyLimit,
-        # Imports stream line by line, so a list of millions of rows needs no limit.
-        limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None},
+        # Imports stream line by line, so a list of millions of rows needs no limit. The
+        # console's upload is refused unread unless a write session sends it.
+        limits={"/sns": SNS_BODY_LIMIT, "/v1/suppressions/import": None, "/console/import": None},
         default=DEFAULT_BODY_LIMIT,
         idle_timeout=body_idle_timeout,
         deadline=settings.REQUEST_BODY_TIMEOUT_SECONDS,

@@ -7,7 +7,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import adding, address_page, listing_page, overview, signing_in
+from app.console import (
+    adding,
+    address_page,
+    listing_page,
+    overview,
+    signing_in,
+    subscriptions_page,
+    transfer_page,
+)
 from app.console.headers import ConsoleHeaders
 
 _STATIC = Path(__file__).resolve().parent / "static"
@@ -19,5 +27,7 @@ def install(app: FastAPI) -> None:
     app.include_router(listing_page.router)
     app.include_router(address_page.router)
     app.include_router(adding.router)
+    app.include_router(transfer_page.router)
+    app.include_router(subscriptions_page.router)
     app.mount("/console/static", StaticFiles(directory=_STATIC), name="console-static")
     app.add_middleware(ConsoleHeaders)

@@ -34,8 +34,8 @@ class ConsoleRoute(APIRoute):
             except RequestValidationError as err:
                 return error_page(request, _first_problem(err), status_code=422)
             except HTTPException as err:
-                # request.form() refuses a malformed body (a multipart part without its
-                # boundary, too many fields) with 400: a page like any other error.
+                # Starlette's form parser refusing a body (a part too large, too many
+                # fields or files, not multipart at all): its fixed wording, as a page.
                 return error_page(request, str(err.detail), status_code=err.status_code)
             return renew_if_needed(request, response)
 

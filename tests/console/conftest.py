@@ -56,3 +56,8 @@ def fake_ses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeSe
     use_fake_aws_credentials(monkeypatch, tmp_path)
     with running_fake_ses() as fake:
         yield fake
+
+
+def csrf_in(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    return csrf_of(page)
