@@ -1,7 +1,12 @@
-"""Fixtures for the browser tests: one Chromium per test process, one live bouncer per test
-module, a fresh browser context per test, and the guard checked after every test.
+"""Fixtures for the browser tests: a Chromium and a live bouncer per test module, a fresh
+browser context per test, and the guard checked after every test.
 
-The tests are sync: Playwright's sync API must not run inside an asyncio loop.
+The tests are sync: Playwright's sync API must not run inside an asyncio loop. Nor may an
+asyncio test run while Playwright is started: its loop stays registered as the thread's
+running loop, and pytest-asyncio then fails every async test after it in that process
+("Runner.run() cannot be called from a running event loop"). So Playwright lives for one
+module, never the session: pytest tears a module's fixtures down before it moves on to a
+test of another module, in each xdist worker too.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from tests.signing import SnsSigner
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_chromium()
     with sync_playwright() as playwright:
