@@ -114,9 +114,11 @@ class TestOverview:
         sign_in_read(page)
         reasons = read_table(table(page, "Entries by reason"))
         for reason in ("bounce", "complaint", "manual", "unsubscribe"):
-            listed = console.read_api.get("/v1/suppressions", params={"reason": reason})
+            listed = console.read_api.get(
+                "/v1/suppressions", params={"reason": reason, "limit": 1000}
+            )
             count = len(listed.json()["items"])
-            row = next(r for r in reasons if reason in r["Reason"].lower().replace(" ", "_"))
+            row = next(r for r in reasons if r["Reason"].lower().replace(" ", "_") == reason)
             assert number(row["Entries"]) == count, (reason, reasons)
         subscriptions = read_table(table(page, "Subscriptions"))
         assert {row["Topic"]: row["Status"].lower() for row in subscriptions} == {
