@@ -24,6 +24,9 @@ def sign_in(page: Page, token: str = WRITE_TOKEN, *, next_path: str = "") -> Non
     page.get_by_label("API token").fill(token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The page is drawn before its load event, but laid out without the stylesheet until
+    # then: sizes, widths and axe's target-size rule would measure the unstyled page.
+    page.wait_for_load_state("load")
 
 
 def sign_in_read(page: Page, *, next_path: str = "") -> None:

@@ -51,6 +51,7 @@ def axe() -> Axe:
 
 def blocking(axe: Axe, page: Page) -> list[str]:
     """Each serious or critical violation on the page: rule, impact, the nodes it found."""
+    page.wait_for_load_state("load")  # the stylesheet applied: sizes and colours are final
     results: dict[str, Any] = axe.run(page, options=AXE_OPTIONS).response
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at "
