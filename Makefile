@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
+# The console's browser tests drive Debian's Chromium (apt-get install chromium); they skip
+# without it unless REQUIRE_BROWSER is set. Playwright never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # Use uv from PATH when there is one, else bootstrap it into the virtualenv with pip.
 UV := $(or $(shell command -v uv 2>/dev/null),$(BIN)/uv)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
@@ -24,7 +27,7 @@ PARALLEL = $(if $(PYTEST_WORKERS),-n $(PYTEST_WORKERS) --dist worksteal)
 TEST_ENV = env -u PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test test-sqlite test-pg lint fmt typecheck check migrate revision reliability bench bench-full mutation clean
+.PHONY: help install run serve test test-sqlite test-pg test-browser screenshot lint fmt typecheck check migrate revision reliability bench bench-full mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +69,12 @@ test-sqlite: install ## Run the suite on SQLite only
 test-pg: install ## Run the suite on PostgreSQL only (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 	@echo "== tests on PostgreSQL"
 	$(TEST_ENV) TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest $(SEEDED) $(PARALLEL) $(PYTEST_ARGS)
+
+test-browser: install ## Only the console's tests in Chromium (tests/browser; TEST_DATABASE_URL for PostgreSQL); screenshots to BOUNCER_ARTEFACTS
+	$(TEST_ENV) $(BIN)/pytest $(PARALLEL) tests/browser $(PYTEST_ARGS)
+
+screenshot: install ## Regenerate docs/console-overview.png (the README's) from a live bouncer seeded with a month of mail
+	$(BIN)/python -m tests.browser.screenshot docs/console-overview.png
 
 lint: install ## ruff check, ruff format --check, and the layer contracts (docs/architecture.md)
 	$(BIN)/ruff check .

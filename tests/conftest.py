@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from app.main import create_app
 from app.services import Edges, Services
 from app.settings import Settings
+from tests.browser.artefacts import artefacts_dir, written_since
 from tests.databases import DatabaseFactory, server_url
 from tests.signing import SnsSigner, shared_signer
 
@@ -35,6 +37,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+
+
+_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the folder of the browser tests' screenshots, when this run wrote any."""
+    written = written_since(_STARTED)
+    if written:
+        names = ", ".join(path.name for path in written)
+        terminalreporter.write_line(f"browser test artefacts in {artefacts_dir()}: {names}")
 
 
 class IsolatedSettings(Settings):

@@ -68,8 +68,9 @@ def complaint(
     feedback_type: str | None = "abuse",
     feedback_id: str | None = None,
     shape: str = "notification",
+    at: datetime | None = None,
 ) -> str:
-    when = ses_time()
+    when = ses_time(at)
     detail: dict[str, Any] = {
         "complainedRecipients": [{"emailAddress": r} for r in recipients],
         "timestamp": when,

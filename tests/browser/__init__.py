@@ -1,0 +1,1 @@
+"""The console in a real browser: Playwright driving Debian's Chromium against a live server."""
