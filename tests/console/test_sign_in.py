@@ -231,6 +231,48 @@ class TestSession:
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/sign-in?next=")
 
+    @pytest.mark.parametrize(
+        ("referer", "back_to"),
+        [
+            (
+                "https://bouncer.example/console/address?email=ann%40example.com",
+                "/console/address?email=ann%40example.com",
+            ),
+            (None, "/console"),  # no Referer: the overview
+            ("https://evil.example/console/add", "/console"),  # another site's: ignored
+        ],
+    )
+    async def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+        self, console: Any, referer: str | None, back_to: str
+    ) -> None:
+        # A POST cannot be replayed by a redirect: sending the browser to the POST-only
+        # path after signing in would be a GET of it, a 405 in JSON, the form lost.
+        client, app = console
+        await self.signed_in(console)
+        key = services_of(app).tokens.session_key
+        session = session_cookie.decode(session_of(client), key=key)
+        assert session is not None
+        old = session.seen(now=datetime.now(UTC) - timedelta(hours=13))
+        replace_session(client, session_cookie.encode(old, key=key))
+        headers = {"referer": referer} if referer else {}
+        answer = await client.post(
+            "/console/address/remove",
+            data={"csrf": session.csrf, "email": "ann@example.com"},
+            headers=headers,
+        )
+        assert answer.status_code == 303
+        form = await client.get(answer.headers["location"])
+        assert form.status_code == 200
+        next_path = re.search(r'name="next" value="([^"]+)"', form.text)
+        assert next_path is not None
+        signed = await client.post(
+            "/console/sign-in",
+            data={"csrf": csrf_of(form.text), "token": WRITE, "next": next_path[1]},
+        )
+        assert signed.status_code == 303
+        assert signed.headers["location"] == back_to
+        assert (await client.get(signed.headers["location"])).status_code == 200
+
     async def test_a_session_used_within_the_setting_goes_on_and_is_renewed(
         self, console: Any
     ) -> None:
