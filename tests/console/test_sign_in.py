@@ -116,6 +116,27 @@ class TestSignInForm:
         assert answer.status_code == 403
         assert session_of(client) is None
 
+    async def test_a_form_opened_in_another_tab_first_still_signs_in(self, console: Any) -> None:
+        # Tabs reloaded after the session ended each show the form; the one filled in may
+        # be any of them, not only the last one loaded.
+        client, _ = console
+        first = await client.get("/console/sign-in")
+        second = await client.get("/console/sign-in", params={"next": "/console/transfer"})
+        assert second.status_code == 200
+        answer = await client.post(
+            "/console/sign-in", data={"csrf": csrf_of(first.text), "token": WRITE}
+        )
+        assert answer.status_code == 303, answer.text
+        assert session_of(client) is not None
+
+    @pytest.mark.parametrize("value", ["", "short", "x" * 2000, "a;b", "%" * 43])
+    async def test_a_form_cookie_not_of_ours_is_replaced(self, console: Any, value: str) -> None:
+        client, _ = console
+        client.cookies.set(session_cookie.SIGN_IN_COOKIE, value, path="/console/sign-in")
+        form = await client.get("/console/sign-in")
+        assert csrf_of(form.text) != value
+        assert len(csrf_of(form.text)) == 43
+
     @pytest.mark.parametrize("csrf", [None, "", "forged-forged-forged"])
     async def test_a_wrong_or_missing_form_token_is_refused(
         self, console: Any, csrf: str | None
