@@ -224,6 +224,7 @@ class TestFilters:
             ({"until": "2026-12-01T00:00:00Z"}, 200),
             ({"since": "2026-12-02T00:00:00+01:00"}, 200),
             ({"since": "yesterday"}, 422),
+            ({"until": "2026-13-45"}, 422),  # a day's form, but no day
         ],
     )
     async def test_a_moment_a_date_input_cannot_hold_is_shown_as_text(
