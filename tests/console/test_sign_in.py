@@ -353,6 +353,34 @@ class TestHeaders:
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
 
+    @pytest.mark.parametrize(
+        ("method", "path", "status"),
+        [
+            ("GET", "/console/no-such-page", 404),
+            ("GET", "/console/address/remove", 405),  # a form's target, opened as a page
+            ("POST", "/console", 405),
+        ],
+    )
+    async def test_a_path_or_method_the_console_has_not_is_a_page(
+        self, console: Any, method: str, path: str, status: int
+    ) -> None:
+        # routing.ConsoleRoute makes every error of a route a page; the router's own 404
+        # and 405 must not be the API's JSON either.
+        client, _ = console
+        answer = await client.request(method, path)
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert re.search(r'role="alert"[^>]*>[^<]+<', answer.text)
+        if status == 405:
+            assert answer.headers["allow"]
+
+    async def test_the_api_keeps_its_json_errors(self, console: Any) -> None:
+        client, _ = console
+        for path in ("/no-such-page", "/consoled"):
+            answer = await client.get(path)
+            assert answer.status_code == 404
+            assert answer.headers["content-type"] == "application/json"
+
     async def test_the_api_is_left_alone(self, console: Any) -> None:
         client, _ = console
         answer = await client.get("/healthz")
