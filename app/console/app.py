@@ -42,8 +42,8 @@ def install(app: FastAPI) -> None:
 # errors pages): no such page, or a form's target opened as a page.
 _ROUTER_ERRORS = {
     404: "there is no console page at this address",
-    405: "this address takes a form sent from its page, not a visit: go back to the page "
-    "and send the form again",
+    405: "this address does not answer a {method}: a form's target is not a page to open, "
+    "and a page takes no form; go back and use the console's links and forms",
 }
 
 
@@ -59,6 +59,7 @@ def _answer_router_errors_with_pages(app: FastAPI) -> None:
             answer = api_handler(request, err)
             return answer if isinstance(answer, Response) else await answer
         message = _ROUTER_ERRORS.get(err.status_code, str(err.detail))
+        message = message.replace("{method}", request.method)
         response = error_page(request, message, status_code=err.status_code)
         response.headers.update(err.headers or {})
         return response
