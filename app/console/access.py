@@ -86,7 +86,7 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 async def get_viewer(request: Request) -> Viewer:
     services = services_of(request.app)
     now = datetime.now(UTC)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = return_path(request)
     raw = request.cookies.get(session_cookie.COOKIE)
     session = session_cookie.decode(raw, key=services.tokens.session_key)
     if session is None:
@@ -111,6 +111,19 @@ async def get_viewer(request: Request) -> Viewer:
     # The layout's header shows who is signed in, error pages included (templating.render).
     request.state.console_viewer = viewer
     return viewer
+
+
+def return_path(request: Request) -> str:
+    """Where signing in should lead back to: this page for a GET; for a form's POST, the
+    page the form was on (its Referer, when it is this host's), else the overview. A
+    redirect cannot replay a POST: sent to the POST-only path, the browser would GET it
+    (a 405) and the form would be lost. safe_next checks the path in any case."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.url.netloc:
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/console"
 
 
 def renew_if_needed(request: Request, response: Response) -> Response:

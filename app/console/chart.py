@@ -100,7 +100,7 @@ def line_chart(
             run = _close(run, lines)
             continue
         x, y = x_of(index), y_of(rate)
-        dots.append(Dot(x, y, f"{day_label(day)}: {rate * 100:.{digits}f} %"))
+        dots.append(Dot(x, y, f"{day_label(day)}: {rate_text(rate, digits)}"))
         run.append(f"{x:g},{y:g}")
     _close(run, lines)
 
@@ -156,6 +156,15 @@ def _round_step(raw: float) -> float:
     return round(10 * unit, 12)
 
 
+def rate_text(rate: float, digits: int = 2) -> str:
+    """A measured rate as the page shows it: rounded down at ``digits`` decimals of a
+    percent, so a rate just under a level never reads as the level ("0.0999 %" is
+    "0.099 %", not "0.100 %" beside a "warning"). The inner round() absorbs float noise
+    (0.29 * 100 is 28.999999999999996)."""
+    scaled = math.floor(round(rate * 100 * 10**digits, 6))
+    return f"{scaled / 10**digits:.{digits}f} %"
+
+
 def percent_label(rate: float) -> str:
     """0.05 → "5 %", 0.001 → "0.1 %", 0.025 → "2.5 %": no trailing zeros."""
     return f"{round(rate * 100, 6):g} %"
@@ -183,7 +192,7 @@ def describe(
     if not known:
         return f"Daily {what} from {span}: no sends or events on any day. {levels}"
     day, highest = max(known, key=lambda pair: pair[1])
-    text = f"Daily {what} from {span}: highest {highest * 100:.{digits}f} % on {day_label(day)}"
+    text = f"Daily {what} from {span}: highest {rate_text(highest, digits)} on {day_label(day)}"
     above = sum(1 for _, rate in known if rate >= review)
     if above:
         text += f"; {above} of {len(known)} days at or above the review level"

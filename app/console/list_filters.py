@@ -39,6 +39,14 @@ class FilterForm:
     cursor: str | None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (field, what is wrong)
 
+    def input_type(self, name: str) -> str:
+        """``date`` for a date field empty or holding a day; else ``text``: a browser empties
+        a date input whose value is not YYYY-MM-DD (HTML's value sanitization), and would
+        hide a bound the page filters by (a time from a link) or one it refuses."""
+        value = self.values[name]
+        refused = any(field == name for field, _ in self.problems)
+        return "date" if not value or (_DATE_ONLY.fullmatch(value) and not refused) else "text"
+
     def query(self) -> dict[str, str]:
         """The filters as a query string keeps them (the next page's link), empty ones out."""
         return {name: value for name, value in self.values.items() if value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 
 # How long the sign-in form stays usable (its CSRF cookie).
 _FORM_SECONDS = 3600
+# What secrets.token_urlsafe(32) makes: 32 bytes, 43 characters of base64url.
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 # A token longer than this is no token (the form's field holds at most this much).
 _MAX_TOKEN = 512
 
@@ -90,7 +93,10 @@ def _form(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    csrf = secrets.token_urlsafe(32)
+    # The form's cookie is kept while it is one of ours: tabs reloaded after a session
+    # ended each load this form, and the one filled in need not be the last one loaded.
+    held = request.cookies.get(session_cookie.SIGN_IN_COOKIE, "")
+    csrf = held if _FORM_TOKEN.fullmatch(held) else secrets.token_urlsafe(32)
     response = render(
         request,
         "sign_in.html",

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from app.console.access import Viewer
+from app.console.chart import rate_text
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,7 +35,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _percent(rate: float | None, digits: int = 2) -> str:
-    return "—" if rate is None else f"{rate * 100:.{digits}f} %"
+    return "—" if rate is None else rate_text(rate, digits)
 
 
 _ENV.filters["when"] = _when

@@ -139,6 +139,22 @@ class TestRates:
         assert rows["Last 30 days"] == rows["Last 7 days"]
         assert not (await page(ops)).find_all("p", class_="help note")
 
+    async def test_a_rate_just_under_a_level_is_never_shown_at_it(
+        self, ops: httpx.AsyncClient, app: FastAPI, signer: SnsSigner
+    ) -> None:
+        # 1 complaint in 1001 sends is 0.0999 %: under the 0.1 % review level, "warning".
+        # Rounded to "0.100 %" the number beside "warning" would read as the level itself.
+        now = datetime.now(UTC)
+        await record_send(app, 1001, at=now - timedelta(hours=2))
+        await post(ops, signer, ses.complaint(addresses("angry", 1)))
+        shown = await page(ops)
+        rows = {row[0]: row[1:] for row in shown.table(RATES)[1:]}
+        assert rows["Last 24 hours"][-1] == "0.099 % warning"
+        today = shown.table("Complaint rate by day")[-1]
+        assert today[-2] == "0.099 %"
+        dots = [t.text for t in shown.find_all("title") if t.text.endswith(" %")]
+        assert dots[-1].endswith(": 0.099 %")
+
     async def test_no_figures_is_unknown_not_zero(self, ops: httpx.AsyncClient) -> None:
         shown = await page(ops)
         for row in shown.table(RATES)[1:]:

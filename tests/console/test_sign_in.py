@@ -116,6 +116,27 @@ class TestSignInForm:
         assert answer.status_code == 403
         assert session_of(client) is None
 
+    async def test_a_form_opened_in_another_tab_first_still_signs_in(self, console: Any) -> None:
+        # Tabs reloaded after the session ended each show the form; the one filled in may
+        # be any of them, not only the last one loaded.
+        client, _ = console
+        first = await client.get("/console/sign-in")
+        second = await client.get("/console/sign-in", params={"next": "/console/transfer"})
+        assert second.status_code == 200
+        answer = await client.post(
+            "/console/sign-in", data={"csrf": csrf_of(first.text), "token": WRITE}
+        )
+        assert answer.status_code == 303, answer.text
+        assert session_of(client) is not None
+
+    @pytest.mark.parametrize("value", ["", "short", "x" * 2000, "a;b", "%" * 43])
+    async def test_a_form_cookie_not_of_ours_is_replaced(self, console: Any, value: str) -> None:
+        client, _ = console
+        client.cookies.set(session_cookie.SIGN_IN_COOKIE, value, path="/console/sign-in")
+        form = await client.get("/console/sign-in")
+        assert csrf_of(form.text) != value
+        assert len(csrf_of(form.text)) == 43
+
     @pytest.mark.parametrize("csrf", [None, "", "forged-forged-forged"])
     async def test_a_wrong_or_missing_form_token_is_refused(
         self, console: Any, csrf: str | None
@@ -196,9 +217,15 @@ class TestSession:
 
     async def test_no_cookie_is_sent_to_sign_in_with_where_it_was_going(self, console: Any) -> None:
         client, _ = console
+        answer = await client.get("/console/suppressions", params={"reason": "bounce"})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == (
+            "/console/sign-in?next=/console/suppressions%3Freason%3Dbounce"
+        )
+        # A POST without a Referer goes back to the overview (never to a POST-only path).
         answer = await client.post("/console/sign-out", data={"csrf": "x"})
         assert answer.status_code == 303
-        assert answer.headers["location"] == "/console/sign-in?next=/console/sign-out"
+        assert answer.headers["location"] == "/console/sign-in?next=/console"
 
     @pytest.mark.parametrize(
         "mangle",
@@ -230,6 +257,48 @@ class TestSession:
         answer = await client.post("/console/sign-out", data={"csrf": session.csrf})
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/console/sign-in?next=")
+
+    @pytest.mark.parametrize(
+        ("referer", "back_to"),
+        [
+            (
+                "https://bouncer.example/console/address?email=ann%40example.com",
+                "/console/address?email=ann%40example.com",
+            ),
+            (None, "/console"),  # no Referer: the overview
+            ("https://evil.example/console/add", "/console"),  # another site's: ignored
+        ],
+    )
+    async def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+        self, console: Any, referer: str | None, back_to: str
+    ) -> None:
+        # A POST cannot be replayed by a redirect: sending the browser to the POST-only
+        # path after signing in would be a GET of it, a 405 in JSON, the form lost.
+        client, app = console
+        await self.signed_in(console)
+        key = services_of(app).tokens.session_key
+        session = session_cookie.decode(session_of(client), key=key)
+        assert session is not None
+        old = session.seen(now=datetime.now(UTC) - timedelta(hours=13))
+        replace_session(client, session_cookie.encode(old, key=key))
+        headers = {"referer": referer} if referer else {}
+        answer = await client.post(
+            "/console/address/remove",
+            data={"csrf": session.csrf, "email": "ann@example.com"},
+            headers=headers,
+        )
+        assert answer.status_code == 303
+        form = await client.get(answer.headers["location"])
+        assert form.status_code == 200
+        next_path = re.search(r'name="next" value="([^"]+)"', form.text)
+        assert next_path is not None
+        signed = await client.post(
+            "/console/sign-in",
+            data={"csrf": csrf_of(form.text), "token": WRITE, "next": next_path[1]},
+        )
+        assert signed.status_code == 303
+        assert signed.headers["location"] == back_to
+        assert (await client.get(signed.headers["location"])).status_code == 200
 
     async def test_a_session_used_within_the_setting_goes_on_and_is_renewed(
         self, console: Any
@@ -283,6 +352,34 @@ class TestHeaders:
         assert answer.headers["x-frame-options"] == "DENY"
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
+
+    @pytest.mark.parametrize(
+        ("method", "path", "status"),
+        [
+            ("GET", "/console/no-such-page", 404),
+            ("GET", "/console/address/remove", 405),  # a form's target, opened as a page
+            ("POST", "/console", 405),
+        ],
+    )
+    async def test_a_path_or_method_the_console_has_not_is_a_page(
+        self, console: Any, method: str, path: str, status: int
+    ) -> None:
+        # routing.ConsoleRoute makes every error of a route a page; the router's own 404
+        # and 405 must not be the API's JSON either.
+        client, _ = console
+        answer = await client.request(method, path)
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert re.search(r'role="alert"[^>]*>[^<]+<', answer.text)
+        if status == 405:
+            assert answer.headers["allow"]
+
+    async def test_the_api_keeps_its_json_errors(self, console: Any) -> None:
+        client, _ = console
+        for path in ("/no-such-page", "/consoled"):
+            answer = await client.get(path)
+            assert answer.status_code == 404
+            assert answer.headers["content-type"] == "application/json"
 
     async def test_the_api_is_left_alone(self, console: Any) -> None:
         client, _ = console

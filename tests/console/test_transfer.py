@@ -472,7 +472,7 @@ class TestHostileUploads:
         _, headers = multipart([("file", "a.csv", b"")])
         response = await client.post("/console/import", content=probe.body(), headers=headers)
         assert response.status_code == 303
-        assert response.headers["location"] == "/console/sign-in?next=/console/import"
+        assert response.headers["location"] == "/console/sign-in?next=/console"
         assert not probe.read
 
     async def test_a_write_session_body_is_read(self, client: httpx.AsyncClient) -> None:
