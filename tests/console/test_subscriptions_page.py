@@ -66,7 +66,8 @@ class TestList:
         assert '<span class="status status-pending">pending</span>' in row
         assert 'action="/console/subscriptions/confirm"' in row
         assert f'name="topic_arn" value="{TOPIC}"' in row
-        assert '<button type="submit">Confirm</button>' in row
+        # Each Confirm button names its topic for a screen reader, which lists buttons alone.
+        assert f'<button type="submit" aria-label="Confirm {TOPIC}">Confirm</button>' in row
         assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", row)
 
     async def test_a_read_session_sees_it_without_confirm(
