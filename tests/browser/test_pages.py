@@ -41,11 +41,13 @@ def seeded(console: LiveConsole) -> tuple[Day, ...]:
 
 
 def close_to(shown: str, fraction: float) -> bool:
-    """The page's percent equals ``fraction`` to the decimals it shows."""
+    """The page's percent is ``fraction`` rounded down to the decimals it shows (a rate
+    just under an SES level never reads as the level: console.chart.rate_text)."""
     found = re.search(r"\d+(?:[.,](\d+))?\s*%", shown)
     assert found, shown
     decimals = len(found.group(1) or "")
-    return abs(percent(shown) - fraction * 100) <= 0.5 * 10.0**-decimals + 1e-9
+    under = fraction * 100 - percent(shown)
+    return -1e-9 <= under < 10.0**-decimals + 1e-9
 
 
 def api_stats(console: LiveConsole, window: str) -> dict[str, Any]:
