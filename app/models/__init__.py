@@ -164,6 +164,8 @@ class Suppression(Base):
     __table_args__ = (
         Index(None, "created_at", "email"),
         Index(None, "reason", "created_at"),
+        # The active entries of each reason, counted from the index alone (migration 0009).
+        Index("ix_suppression_reason_expires_at", "reason", "expires_at"),
         Index(None, "domain"),
     )
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import tally
 from app.db import Database
 from app.vocabulary import SendOutcome
 from tests.activity.test_daily import add_events, add_send
+from tests.query_plans import plans_of
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=6)
@@ -75,12 +73,7 @@ class TestCount:
         # table itself (a dropped or reordered index) shows here, where no timing could.
         async with database.session() as session:
             dialect = session.get_bind().dialect.name
-            if dialect == "postgresql":
-                # An empty table is read whole whatever its indexes: ask for the plan an
-                # index allows, then check it is an index-only one.
-                await session.execute(text("SET LOCAL enable_seqscan = off"))
-                await session.execute(text("SET LOCAL enable_bitmapscan = off"))
-            plan = await _explain(session, tally._statement(2), {"b0": T0, "b1": T1, "b2": T2})
+            [plan] = await plans_of(session, lambda: tally.count(session, [T0, T1, T2]))
         on_event = [line for line in plan if re.search(r"\bevent\b", line)]
         assert len(on_event) == 2 * len(tally.COUNTED), plan
         expected = (
@@ -92,22 +85,3 @@ class TestCount:
         assert all(
             line.strip().removeprefix("->").strip().startswith(expected) for line in on_event
         ), plan
-
-
-async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[str]:
-    """The database's plan for ``statement``, a line a step."""
-    connection = await session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
-    values = compiled.construct_params(params)
-    if connection.dialect.name == "postgresql":
-        rows = await connection.exec_driver_sql(
-            f"EXPLAIN {compiled}", tuple(values[name] for name in compiled.positiontup)
-        )
-        return [line for (line,) in rows]
-    # The plan does not depend on the values: SQLite's text form of a date will do.
-    args = tuple(
-        v.isoformat(" ") if isinstance(v, datetime) else v
-        for v in (values[name] for name in compiled.positiontup)
-    )
-    rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args)
-    return [row[3] for row in rows]

@@ -1,0 +1,47 @@
+"""The plans the database chooses for what a function runs, a line a step: for tests that
+a query at scale reads an index range, not the table (what no timing on a small table
+shows)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def plans_of(session: AsyncSession, run: Callable[[], Awaitable[Any]]) -> list[list[str]]:
+    """Run ``run`` (which queries through ``session``), then EXPLAIN each SELECT it sent,
+    with the values it sent: EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN's details on SQLite.
+
+    PostgreSQL reads a small table whole whatever its indexes, so sequential and bitmap
+    scans are turned off for the transaction: what is left is the plan an index allows,
+    or a sequential scan still where none does.
+    """
+    sent: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        await run()
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    connection = await session.connection()
+    plans = []
+    for statement, parameters in sent:
+        if connection.dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            rows = await connection.exec_driver_sql(f"EXPLAIN {statement}", tuple(parameters))
+            plans.append([str(line) for line in rows.scalars()])
+        else:
+            rows = await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statement}", tuple(parameters)
+            )
+            plans.append([str(tuple(row)[3]) for row in rows])
+    return plans
