@@ -167,6 +167,14 @@ class Suppression(Base):
         # The active entries of each reason, counted from the index alone (migration 0009).
         Index("ix_suppression_reason_expires_at", "reason", "expires_at"),
         Index(None, "domain"),
+        # An address prefix (the list's q=) as a range of this index, whatever the
+        # database's collation; PostgreSQL only (migration 0010, migrations/env.py).
+        Index(
+            "ix_suppression_email_prefix",
+            "email",
+            postgresql_ops={"email": "varchar_pattern_ops"},
+            info={"dialect": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
     )
 
 

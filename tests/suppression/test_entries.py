@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, text
 
 from app.db import Database
 from app.errors import InvalidInput
-from app.models import Suppression
 from app.suppression import entries, policy
-from tests.query_plans import plans_of
+from tests.query_plans import in_use, plans_of
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -121,27 +119,7 @@ class TestCountByReason:
         self, database: Database
     ) -> None:
         # A million entries: 0.4 s on PostgreSQL and 4 s on SQLite when every row was read.
-        # A few thousand rows and current statistics, as a table in use has: on an empty
-        # one every index costs the same and the planner takes any.
-        reasons = ["bounce", "bounce", "complaint", "soft_bounce", "manual"]
-        rows = [
-            {"email": f"r{n}@example.com", "display": f"r{n}@example.com",
-             "domain": "example.com", "reason": reasons[n % 5], "source": "api",
-             "created_at": NOW, "updated_at": NOW,
-             "expires_at": NOW + timedelta(days=1) if n % 5 == 3 else None}
-            for n in range(5000)
-        ]  # fmt: skip
-        async with database.session() as session:
-            await session.execute(insert(Suppression), rows)
-        if database.engine.dialect.name == "postgresql":
-            # What autovacuum keeps true of PostgreSQL's tables in use: all-visible pages,
-            # without which an index-only scan is priced as a table read.
-            async with database.engine.connect() as connection:
-                auto = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await auto.exec_driver_sql("VACUUM ANALYZE suppression")
-        else:
-            async with database.session() as session:
-                await session.execute(text("ANALYZE suppression"))
+        await in_use(database, 5000, now=NOW)
         async with database.session() as session:
             dialect = session.get_bind().dialect.name
             [plan] = await plans_of(session, lambda: entries.count_by_reason(session, now=NOW))
