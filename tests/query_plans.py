@@ -29,15 +29,21 @@ async def in_use(database: Database, count: int, *, now: datetime) -> None:
     ]  # fmt: skip
     async with database.session() as session:
         await session.execute(insert(Suppression), rows)
+    await analyzed(database, "suppression")
+
+
+async def analyzed(database: Database, *tables: str) -> None:
+    """Current statistics for ``tables``; on PostgreSQL also what autovacuum keeps true of
+    tables in use, all-visible pages, without which an index-only scan is priced as a
+    table read."""
     if database.engine.dialect.name == "postgresql":
-        # What autovacuum keeps true of PostgreSQL's tables in use: all-visible pages,
-        # without which an index-only scan is priced as a table read.
         async with database.engine.connect() as connection:
             auto = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await auto.exec_driver_sql("VACUUM ANALYZE suppression")
+            await auto.exec_driver_sql(f"VACUUM ANALYZE {', '.join(tables)}")
     else:
         async with database.session() as session:
-            await session.execute(text("ANALYZE suppression"))
+            for table in tables:
+                await session.execute(text(f"ANALYZE {table}"))
 
 
 async def plans_of(session: AsyncSession, run: Callable[[], Awaitable[Any]]) -> list[list[str]]:

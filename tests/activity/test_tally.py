@@ -13,7 +13,7 @@ from app.activity import tally
 from app.db import Database
 from app.vocabulary import SendOutcome
 from tests.activity.test_daily import add_events, add_send
-from tests.query_plans import plans_of
+from tests.query_plans import analyzed, plans_of
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=6)
@@ -68,20 +68,29 @@ class TestCount:
             with pytest.raises(ValueError, match="two bounds"):
                 await tally.count(session, [T0, T0])
 
-    async def test_every_event_count_reads_an_index_not_the_table(self, database: Database) -> None:
-        # What keeps the overview fast at a million events: a plan that reads the event
-        # table itself (a dropped or reordered index) shows here, where no timing could.
+    async def test_every_count_and_sum_reads_an_index_not_the_table(
+        self, database: Database
+    ) -> None:
+        # What keeps the overview fast at a million events: a plan that reads the event or
+        # send table itself (a dropped or reordered index) shows here, where no timing could.
+        await analyzed(database, "event", "send")
         async with database.session() as session:
-            dialect = session.get_bind().dialect.name
+            postgres = session.get_bind().dialect.name == "postgresql"
             [plan] = await plans_of(session, lambda: tally.count(session, [T0, T1, T2]))
-        on_event = [line for line in plan if re.search(r"\bevent\b", line)]
+        steps = [line.strip().removeprefix("->").strip() for line in plan]
+        on_event = [s for s in steps if re.search(r"\bevent\b", s)]
+        on_send = [s for s in steps if re.search(r"\bsend\b", s)]
         assert len(on_event) == 2 * len(tally.COUNTED), plan
-        expected = (
-            "Index Only Scan using ix_event_verdict on event"
-            if dialect == "postgresql"
-            else "SEARCH event USING COVERING INDEX ix_event_verdict "
-            "(verdict=? AND occurred_at>? AND occurred_at<?)"
-        )
-        assert all(
-            line.strip().removeprefix("->").strip().startswith(expected) for line in on_event
-        ), plan
+        assert len(on_send) == 2, plan
+        if postgres:
+            assert all(s.startswith("Index Only Scan using ix_event_verdict ") for s in on_event)
+            assert all(s.startswith("Index Only Scan using ix_send_created_at ") for s in on_send)
+        else:
+            reads = "(verdict=? AND occurred_at>? AND occurred_at<?)"
+            assert all(
+                s == f"SEARCH event USING COVERING INDEX ix_event_verdict {reads}" for s in on_event
+            ), plan
+            reads = "(created_at>? AND created_at<?)"
+            assert all(
+                s == f"SEARCH send USING COVERING INDEX ix_send_created_at {reads}" for s in on_send
+            ), plan
