@@ -5,7 +5,8 @@ Ingest: bouncer (`bouncer serve --workers N`) and the floor (bench/floor_app.py,
 uvicorn) run side by side on the same database; the load generator (bench/load.py, its own
 process) alternates between them so a noisy neighbour hurts both alike. Then fixed-rate
 runs against bouncer. Send path: bench/check_bench.py. List at scale (import, export,
-lookup): bench/list_bench.py. Prints a table and writes bench/results/last.json.
+lookup): bench/list_bench.py. The console's pages against their API floors:
+bench/console_bench.py. Prints a table and writes bench/results/last.json.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from bench.common import (
     reset_pg_database,
     write_requests,
 )
+from bench.console_bench import run_console
+from bench.console_bench import table as console_table
 from bench.consumer_bench import measure as measure_consumer
 from bench.floor_app import create_table
 from bench.list_bench import run_list
@@ -49,6 +52,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "batch_events": 20_000,
         "consumer_events": 5_000,
         "lookup_rows": {"postgresql": [10_000, 100_000], "sqlite": [10_000, 100_000]},
+        "console_rows": 100_000, "console_iters": 10, "console_walks": 1,
     },
     "full": {
         "runs": 5, "sat_requests": 5000, "warmup": 500, "rates": [250, 500], "rate_seconds": 20,
@@ -57,6 +61,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "batch_events": 100_000,
         "consumer_events": 20_000,
         "lookup_rows": {"postgresql": [10_000, 10_000_000], "sqlite": [10_000, 1_000_000]},
+        "console_rows": 1_000_000, "console_iters": 30, "console_walks": 3,
     },
 }  # fmt: skip
 
@@ -361,6 +366,8 @@ def table(summary: list[dict[str, Any]], cfg: dict[str, Any], workers: int) -> s
             "batch API: one event per transaction (its floor, events/s)",
             lambda s: fmt(s["batch"]["one_by_one_events_per_s"]) if "batch" in s else "-",
         )
+    if not lines:  # every part this table shows was skipped
+        return ""
     width = max(len(label) for label, _ in lines)
     cols = [max(len(d), *(len(v[i]) for _, v in lines)) for i, d in enumerate(dbs)]
     out = [f"{'':<{width}} | " + " | ".join(f"{d:>{c}}" for d, c in zip(dbs, cols, strict=True))]
@@ -395,6 +402,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--skip-consumer", action="store_true", help="no `bouncer consume` run (SQS, moto_server)"
     )
+    parser.add_argument(
+        "--skip-console", action="store_true", help="no console pages against their API floors"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     args = parser.parse_args(argv)
     profile = "full" if args.full else "quick"
@@ -411,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "profile": profile, "config": cfg, "workers": args.workers, "concurrency": args.concurrency,
         "machine": machine(), "started_at": datetime.now(UTC).isoformat(), "ingest": {}, "check": {},
-        "list": {}, "batch": {},
+        "list": {}, "batch": {}, "console": {},
     }  # fmt: skip
     try:
         files: dict[str, Any] = {}
@@ -501,6 +511,13 @@ def main(argv: list[str] | None = None) -> None:
                 dbs, rows=cfg["list_rows"], runs=cfg["list_runs"], lookup_rows=cfg["lookup_rows"],
                 lookup_iters=cfg["lookup_iters"], lookup_runs=cfg["lookup_runs"], tmp=tmp,
             )  # fmt: skip
+        if not args.skip_console:
+            # As many events over 30 days as suppressions: the overview's figures at scale.
+            log(f"console pages on {', '.join(dbs)} ({cfg['console_rows']:,} rows and events)")
+            results["console"] = run_console(
+                dbs, rows=cfg["console_rows"], events=cfg["console_rows"],
+                iters=cfg["console_iters"], walks=cfg["console_walks"], tmp=tmp,
+            )  # fmt: skip
         results["summary"] = summary
         results["elapsed_s"] = round(time.monotonic() - started, 1)
         text = table(summary, cfg, args.workers) if summary else ""
@@ -513,6 +530,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\nlist at scale (medians of {cfg['list_runs']} import/export runs, "
                   f"{cfg['lookup_runs']} lookup runs of {cfg['lookup_iters']:,})\n")  # fmt: skip
             print(list_table(results["list"]))
+        if results["console"]:
+            print(f"\nthe console against its API floors ({cfg['console_iters']} samples a case)\n")
+            print(console_table(results["console"]))
         out_dir = ROOT / "bench" / "results"
         out_dir.mkdir(exist_ok=True)
         (out_dir / "last.json").write_text(json.dumps(results, indent=2, default=str))

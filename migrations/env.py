@@ -25,13 +25,25 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
 
 
 def _configure(connection: Connection) -> None:
+    dialect = connection.dialect.name
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        # An index the models declare for one database only (Index.info["dialect"]) is
+        # not missing from the other.
+        if type_ == "index" and not reflected:
+            return bool(obj.info.get("dialect", dialect) == dialect)
+        return True
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,
     )
 
 

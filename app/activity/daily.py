@@ -3,16 +3,13 @@ and the rates, for the console's charts (SPEC §9)."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activity import send_log, stats
-from app.models import Event, Send
-from app.vocabulary import Verdict
+from app.activity import stats, tally
 
 DAYS = 30
 
@@ -32,72 +29,60 @@ class DayFigures:
 
 
 async def last_days(session: AsyncSession, *, now: datetime, days: int = DAYS) -> list[DayFigures]:
-    """Every day of the ``days`` ending today, oldest first, a day without events included.
+    """Every day of the ``days`` ending today, oldest first, a day without events included,
+    in one statement (app.activity.tally). Each day's rates are over its own denominator,
+    chosen as ``stats.compute`` chooses it."""
+    counted = await tally.count(session, day_bounds(now=now, days=days))
+    return of_tally(counted, now=now, days=days)
 
-    Two grouped queries (events by day and verdict, sends by day), whatever ``days`` is.
-    Each day's rates are over its own denominator, chosen as ``stats.compute`` chooses it.
+
+async def overview(
+    session: AsyncSession, *, now: datetime
+) -> tuple[list[stats.Stats], list[DayFigures]]:
+    """Every window of ``stats.WINDOWS`` (in its order) and the last ``DAYS`` days, from one
+    tally: the windows' spans and the days' share the events between them, counted once."""
+    bounds = [*day_bounds(now=now, days=DAYS)]
+    for window in stats.WINDOWS:
+        bounds += stats.bounds(window, now=now)
+    counted = await tally.count(session, bounds)
+    windows = [stats.of_tally(counted, window=window, now=now) for window in stats.WINDOWS]
+    return windows, of_tally(counted, now=now, days=DAYS)
+
+
+def day_bounds(*, now: datetime, days: int) -> list[datetime]:
+    """Midnight UTC starting each of the ``days`` ending today, and the one ending today.
+
+    The whole of today, later than ``now`` included: SES's clock is not bouncer's.
     """
-    today = now.astimezone(UTC).date()
-    first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, time(), tzinfo=UTC)
-    until = datetime.combine(today + timedelta(days=1), time(), tzinfo=UTC)
-    dialect = session.get_bind().dialect.name
-
-    event_day = _utc_day(Event.occurred_at, dialect)
-    verdicts: dict[tuple[date, str], int] = {}
-    for day, verdict, count in await session.execute(
-        select(event_day, Event.verdict, func.count())
-        .where(Event.occurred_at >= since, Event.occurred_at < until)
-        .group_by(event_day, Event.verdict)
-    ):
-        verdicts[date.fromisoformat(day), verdict] = int(count)
-
-    send_day = _utc_day(Send.created_at, dialect)
-    sends: dict[date, int] = {}
-    for day, total in await session.execute(
-        select(send_day, func.sum(Send.recipient_count))
-        .where(send_log.sent_between(since=since, until=until))
-        .group_by(send_day)
-    ):
-        sends[date.fromisoformat(day)] = int(total or 0)
-
-    return [_figures(first + timedelta(days=n), sends, verdicts) for n in range(days)]
+    first = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return [
+        datetime.combine(first + timedelta(days=n), time(), tzinfo=UTC) for n in range(days + 1)
+    ]
 
 
-def _figures(
-    day: date, sends: dict[date, int], verdicts: dict[tuple[date, str], int]
-) -> DayFigures:
-    hard = verdicts.get((day, Verdict.HARD_BOUNCE), 0)
-    soft = verdicts.get((day, Verdict.SOFT_BOUNCE), 0)
-    complaints = verdicts.get((day, Verdict.COMPLAINT), 0)
-    deliveries = verdicts.get((day, Verdict.DELIVERY), 0)
-    sent = sends.get(day, 0)
+def of_tally(counted: tally.Spans, *, now: datetime, days: int) -> list[DayFigures]:
+    """The days' figures from a tally holding their bounds (and perhaps others)."""
+    midnights = day_bounds(now=now, days=days)
+    return [
+        _figures(start.date(), counted.between(start, end))
+        for start, end in itertools.pairwise(midnights)
+    ]
+
+
+def _figures(day: date, counts: tally.Counts) -> DayFigures:
+    hard, complaints = counts.hard_bounces, counts.complaints
     denominator, source, _ = stats.choose_denominator(
-        sends=sent, events=deliveries + hard + soft + complaints
+        sends=counts.sends, events=counts.deliveries + hard + counts.soft_bounces + complaints
     )
     return DayFigures(
         day=day,
-        sends=sent,
-        deliveries=deliveries,
+        sends=counts.sends,
+        deliveries=counts.deliveries,
         hard_bounces=hard,
-        soft_bounces=soft,
+        soft_bounces=counts.soft_bounces,
         complaints=complaints,
         denominator=denominator,
         denominator_source=source,
         bounce_rate=hard / denominator if denominator else None,
         complaint_rate=complaints / denominator if denominator else None,
     )
-
-
-def _utc_day(column: Any, dialect_name: str) -> Any:
-    """The UTC calendar day of a timestamp column, as ``YYYY-MM-DD`` text.
-
-    SQLite holds UtcDateTime as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (app/db.py), whose
-    date() is the UTC day. PostgreSQL holds a timestamptz, whose day depends on the
-    session's TimeZone unless it is first turned into UTC wall time.
-    """
-    if dialect_name == "postgresql":
-        day = func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    else:
-        day = func.date(column)
-    return day.label("utc_day")

@@ -57,6 +57,9 @@ async def count_recipients_sent(session: AsyncSession, *, since: datetime, until
     return int(total or 0)
 
 
-def sent_between(*, since: datetime, until: datetime) -> ColumnElement[bool]:
-    """The sends ``count_recipients_sent`` counts: SES accepted them, in [since, until)."""
+def sent_between(
+    *, since: datetime | ColumnElement[datetime], until: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    """The sends ``count_recipients_sent`` counts: SES accepted them, in [since, until)
+    (moments, or the parameters a statement built once takes them as)."""
     return and_(Send.outcome == SendOutcome.SENT, Send.created_at >= since, Send.created_at < until)

@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activity.send_log import count_recipients_sent
-from app.models import Event
-from app.vocabulary import Verdict
+from app.activity import tally
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -90,33 +87,31 @@ def choose_denominator(*, sends: int, events: int) -> tuple[int, str, str | None
 
 
 async def compute(session: AsyncSession, *, window: str, now: datetime) -> Stats:
-    since = now - WINDOWS[window]
-    counts = dict(
-        (
-            await session.execute(
-                select(Event.verdict, func.count())
-                .where(Event.occurred_at >= since, Event.occurred_at < now)
-                .group_by(Event.verdict)
-            )
-        ).all()
-    )
-    sends = await count_recipients_sent(session, since=since, until=now)
-    hard = int(counts.get(Verdict.HARD_BOUNCE, 0))
-    soft = int(counts.get(Verdict.SOFT_BOUNCE, 0))
-    complaints = int(counts.get(Verdict.COMPLAINT, 0))
-    deliveries = int(counts.get(Verdict.DELIVERY, 0))
-    events = deliveries + hard + soft + complaints
-    denominator, source, note = choose_denominator(sends=sends, events=events)
+    """The figures of the window ending at ``now``, in one statement (app.activity.tally)."""
+    return of_tally(await tally.count(session, bounds(window, now=now)), window=window, now=now)
+
+
+def bounds(window: str, *, now: datetime) -> tuple[datetime, datetime]:
+    return now - WINDOWS[window], now
+
+
+def of_tally(counted: tally.Spans, *, window: str, now: datetime) -> Stats:
+    """The window's figures from a tally holding its bounds (and perhaps others)."""
+    since, until = bounds(window, now=now)
+    counts = counted.between(since, until)
+    hard, complaints = counts.hard_bounces, counts.complaints
+    events = counts.deliveries + hard + counts.soft_bounces + complaints
+    denominator, source, note = choose_denominator(sends=counts.sends, events=events)
     bounce_rate = hard / denominator if denominator else None
     complaint_rate = complaints / denominator if denominator else None
     return Stats(
         window=window,
         since=since,
-        until=now,
-        sends=sends,
-        deliveries=deliveries,
+        until=until,
+        sends=counts.sends,
+        deliveries=counts.deliveries,
         hard_bounces=hard,
-        soft_bounces=soft,
+        soft_bounces=counts.soft_bounces,
         complaints=complaints,
         events=events,
         denominator=denominator,

@@ -34,14 +34,11 @@ class Overview:
 
 
 async def gather(services: Services, *, now: datetime) -> Overview:
-    # One unit of work: the three windows and the days agree with each other.
+    # One unit of work; the three windows and the days come from one tally, so they agree.
     async with services.database.session() as session:
-        windows = [
-            (WINDOW_NAMES[window], await stats.compute(session, window=window, now=now))
-            for window in stats.WINDOWS
-        ]
-        days = await daily.last_days(session, now=now)
+        rates, days = await daily.overview(session, now=now)
         counts = await entries.count_by_reason(session, now=now)
+    windows = [(WINDOW_NAMES[figures.window], figures) for figures in rates]
     subscriptions = await services.subscribing.list()
     return Overview(
         windows=windows,

@@ -1,5 +1,6 @@
-"""daily.last_days: the console chart's figures, one UTC calendar day each, from two
-grouped queries, on SQLite and PostgreSQL alike."""
+"""daily.last_days: the console chart's figures, one UTC calendar day each, from one
+statement of counts (app.activity.tally), on SQLite and PostgreSQL alike; daily.overview:
+the same days and the rates' windows from one tally."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activity import daily, send_log
+from app.activity import daily, send_log, stats
 from app.db import Database
 from app.models import Event
 from app.vocabulary import SendOutcome
@@ -166,7 +167,7 @@ class TestDays:
         assert (figures.denominator, figures.denominator_source) == (20, "events")
         assert figures.bounce_rate == pytest.approx(0.05)
 
-    async def test_two_queries_whatever_the_data(self, database: Database) -> None:
+    async def test_one_statement_whatever_the_data(self, database: Database) -> None:
         async with database.session() as session:
             for n in range(30):
                 add_events(session, at(FIRST + timedelta(n), "12:00:00"), "delivery")
@@ -183,7 +184,7 @@ class TestDays:
             event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
         assert all(d.sends == d.deliveries == 1 for d in days.values())
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-        assert len(selects) == 2, statements
+        assert len(selects) == 1, statements
 
 
 @pytest.mark.postgres
@@ -201,3 +202,37 @@ class TestPostgresTimeZone:
         assert (days[day + timedelta(1)].hard_bounces, days[day + timedelta(1)].complaints) == (
             0, 1,
         )  # fmt: skip
+
+
+class TestOverview:
+    async def test_the_windows_are_what_stats_computes_and_the_days_what_last_days_gives(
+        self, database: Database
+    ) -> None:
+        async with database.session() as session:
+            add_events(session, NOW - timedelta(hours=1), "hard_bounce")  # every window
+            add_events(session, NOW - timedelta(hours=23), "delivery", 5)
+            add_events(session, NOW - timedelta(hours=24, microseconds=1), "complaint")  # 7 d, 30 d
+            add_events(session, NOW - timedelta(days=6), "soft_bounce", 2)
+            add_events(session, NOW - timedelta(days=7, microseconds=1), "hard_bounce")
+            # In the 30 days before now, but before the first day of the charts.
+            add_events(session, at(FIRST - timedelta(1), "12:00:00"), "delivery", 3)
+            add_events(session, NOW - timedelta(days=30, microseconds=1), "complaint")  # none
+            add_events(session, NOW + timedelta(hours=1), "hard_bounce", 4)  # today only
+            add_events(session, NOW - timedelta(days=2), "record_only", 9)
+            await add_send(session, NOW - timedelta(hours=2), 10)
+            await add_send(session, NOW - timedelta(days=3), 20)
+            await add_send(session, at(FIRST - timedelta(1), "12:00:00"), 40)
+        async with database.session() as session:
+            windows, days = await daily.overview(session, now=NOW)
+            alone = [await stats.compute(session, window=w, now=NOW) for w in stats.WINDOWS]
+            last = await daily.last_days(session, now=NOW)
+        assert windows == alone
+        assert days == last
+        by_name = {w.window: w for w in windows}
+        figures = [
+            (w.sends, w.deliveries, w.hard_bounces, w.soft_bounces, w.complaints)
+            for w in (by_name["24h"], by_name["7d"], by_name["30d"])
+        ]
+        assert figures == [(10, 5, 1, 0, 0), (30, 5, 1, 2, 1), (70, 8, 2, 2, 1)]
+        assert (days[-1].day, days[-1].hard_bounces) == (TODAY, 1 + 4)
+        assert sum(d.sends for d in days) == 30

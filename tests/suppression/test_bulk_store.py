@@ -1,4 +1,4 @@
-"""The column lists: one declaration each, held to the tables (app/models.py)."""
+"""The column lists: one declaration each, held to the tables (app/models)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ import pytest
 
 from app.db import Database
 from app.errors import InvalidInput
-from app.suppression import entries
+from app.suppression import entries, policy
+from tests.query_plans import in_use, plans_of
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -88,3 +89,47 @@ class TestCheckEach:
         assert result.suppressed == {"ANN@example.com": "bounce"}
         assert result.allowed == ["bob@example.com"]
         assert [(i.email, "no @" in i.error) for i in result.invalid] == [("nope", True)]
+
+
+class TestCountByReason:
+    async def test_the_active_entries_of_each_reason_none_left_out(
+        self, database: Database
+    ) -> None:
+        for n, (reason, expires) in enumerate(
+            [
+                ("bounce", None),
+                ("bounce", None),
+                ("soft_bounce", NOW + timedelta(days=1)),  # expired by then
+                ("soft_bounce", NOW + timedelta(days=3)),
+                ("manual", NOW + timedelta(days=2)),  # expires at that very moment
+                ("manual", None),
+                ("unsubscribe", NOW + timedelta(days=2, microseconds=1)),
+            ]
+        ):
+            async with database.session() as session:
+                await entries.add(
+                    session, f"r{n}@example.com", reason=reason, note=None, expires_at=expires,
+                    actor="ops", source="api", now=NOW,
+                )  # fmt: skip
+        async with database.session() as session:
+            counts = await entries.count_by_reason(session, now=NOW + timedelta(days=2))
+        assert counts == {"bounce": 2, "soft_bounce": 1, "manual": 1, "unsubscribe": 1}
+
+    async def test_counted_from_the_reason_and_expiry_index_not_the_table(
+        self, database: Database
+    ) -> None:
+        # A million entries: 0.4 s on PostgreSQL and 4 s on SQLite when every row was read.
+        await in_use(database, 5000, now=NOW)
+        async with database.session() as session:
+            dialect = session.get_bind().dialect.name
+            [plan] = await plans_of(session, lambda: entries.count_by_reason(session, now=NOW))
+        reads = [line for line in plan if "suppression" in line]
+        assert len(reads) == 2 * len(policy.REASONS), plan
+        expected = (
+            "Index Only Scan using ix_suppression_reason_expires_at on suppression"
+            if dialect == "postgresql"
+            else "SEARCH suppression USING COVERING INDEX ix_suppression_reason_expires_at"
+        )
+        assert all(
+            line.strip().removeprefix("->").strip().startswith(expected) for line in reads
+        ), plan

@@ -38,7 +38,7 @@ Record = tuple[int, Sequence[object] | str]
 or why it is unreadable)."""
 FREE_TEXT = frozenset({"note", "diagnostic_code"})
 """Kept exactly as written (spaces included), so export -> import changes nothing."""
-# Column widths in app/models.py: PostgreSQL refuses longer values and would fail the batch.
+# Column widths in app/models: PostgreSQL refuses longer values and would fail the batch.
 # subtype and feedback_id are TEXT (migration 0004): whatever an export wrote imports.
 MAX_LENGTH = {"ses_message_id": SES_MESSAGE_ID_LENGTH}
 
