@@ -94,9 +94,12 @@ class TestOnePassAtATime:
             await sync.run_pass(wait=False)  # free again
 
 
+# Only this test's database: the other xdist worker's sync passes hold the same advisory
+# key in their own databases, and killing them made their tests fail at random.
 KILL_LOCK_HOLDER = (
     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-    "AND pid <> pg_backend_pid()"
+    "AND pid <> pg_backend_pid() "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 
 
