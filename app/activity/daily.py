@@ -74,6 +74,7 @@ def _figures(day: date, counts: tally.Counts) -> DayFigures:
     denominator, source, _ = stats.choose_denominator(
         sends=counts.sends, events=counts.deliveries + hard + counts.soft_bounces + complaints
     )
+    bounce_rate, complaint_rate = stats.rates(counts, denominator)
     return DayFigures(
         day=day,
         sends=counts.sends,
@@ -83,6 +84,6 @@ def _figures(day: date, counts: tally.Counts) -> DayFigures:
         complaints=complaints,
         denominator=denominator,
         denominator_source=source,
-        bounce_rate=hard / denominator if denominator else None,
-        complaint_rate=complaints / denominator if denominator else None,
+        bounce_rate=bounce_rate,
+        complaint_rate=complaint_rate,
     )

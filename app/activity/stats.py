@@ -95,6 +95,13 @@ def bounds(window: str, *, now: datetime) -> tuple[datetime, datetime]:
     return now - WINDOWS[window], now
 
 
+def rates(counts: tally.Counts, denominator: int) -> tuple[float | None, float | None]:
+    """(bounce rate, complaint rate) over ``denominator``; None when it is 0."""
+    if not denominator:
+        return None, None
+    return counts.hard_bounces / denominator, counts.complaints / denominator
+
+
 def of_tally(counted: tally.Spans, *, window: str, now: datetime) -> Stats:
     """The window's figures from a tally holding its bounds (and perhaps others)."""
     since, until = bounds(window, now=now)
@@ -102,8 +109,7 @@ def of_tally(counted: tally.Spans, *, window: str, now: datetime) -> Stats:
     hard, complaints = counts.hard_bounces, counts.complaints
     events = counts.deliveries + hard + counts.soft_bounces + complaints
     denominator, source, note = choose_denominator(sends=counts.sends, events=events)
-    bounce_rate = hard / denominator if denominator else None
-    complaint_rate = complaints / denominator if denominator else None
+    bounce_rate, complaint_rate = rates(counts, denominator)
     return Stats(
         window=window,
         since=since,
