@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from app import scrape
 from app.api import (
+    changes,
     docs,
     health,
     reports,
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(subscriptions.router)
     app.include_router(ses.router)
     app.include_router(send.router)
+    app.include_router(changes.router)
     install_console(app)
     app.add_middleware(RequireToken, prefix="/v1")
     # Outside RequireToken: a refusal leaves the body unread, and BodyLimit then closes the

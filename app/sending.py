@@ -207,6 +207,7 @@ class SesSender:
                     now=_now(),
                     ses_message_id=message_id,
                     ses_code=ses_code,
+                    actor=actor,
                 )
         except (SQLAlchemyError, OSError, DatabaseUnavailable):
             # What happened to the message is settled: failing the call now would make the

@@ -54,6 +54,8 @@ class ChangeAction(StrEnum):
     # The entry is unchanged: the line records that SES's account-level list (the region
     # in the actor) holds the address too (SPEC §7; migration 0007).
     NOTED = "noted"
+    # The entry's expires_at passed: it no longer suppresses (SPEC §10; migration 0012).
+    EXPIRED = "expired"
 
 
 class SubscriptionStatus(StrEnum):
@@ -106,3 +108,22 @@ class EventType(StrEnum):
     SUBSCRIPTION = "Subscription"
     SETUP_NOTICE = "SetupNotice"
     UNKNOWN = "Unknown"
+
+
+# SPEC §10.
+class ChangeType(StrEnum):
+    """What one event of the change feed (GET /v1/changes, webhooks) reports."""
+
+    SUPPRESSION_ADDED = "suppression.added"
+    SUPPRESSION_UPDATED = "suppression.updated"
+    SUPPRESSION_REMOVED = "suppression.removed"
+    SUPPRESSION_EXPIRED = "suppression.expired"
+    SEND_SUPPRESSED = "send.suppressed"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one event's delivery to one webhook endpoint stands."""
+
+    PENDING = "pending"  # waiting for its first attempt or its next retry
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # no 2xx answer in 24 hours of retries

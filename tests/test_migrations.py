@@ -20,7 +20,9 @@ from app.migrate import alembic_config, current_revision, head_revision, upgrade
 from app.models import Base, Suppression
 from app.vocabulary import (
     ChangeAction,
+    ChangeType,
     ConfirmedVia,
+    DeliveryStatus,
     EventType,
     Reason,
     SendOutcome,
@@ -106,6 +108,10 @@ WORDS: list[tuple[str, str, type[StrEnum]]] = [
     ("suppression_change", "action", ChangeAction),
     ("suppression_change", "reason", Reason),
     ("send", "outcome", SendOutcome),
+    ("change_event", "type", ChangeType),  # the tables of 0012 on
+    ("change_event", "reason", Reason),
+    ("change_event", "source", Source),
+    ("webhook_delivery", "status", DeliveryStatus),
 ]
 # Each table's key, to read the rows back in a known order.
 KEYS = {
@@ -118,7 +124,7 @@ KEYS = {
 }
 AT = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 # Words added after 0006, with the migration that admits them: no row before holds them.
-LATER_WORDS = {("suppression_change", "action"): {"noted"}}  # 0007
+LATER_WORDS = {("suppression_change", "action"): {"noted", "expired"}}  # 0007, 0012
 
 
 def _required(table: str, i: int) -> dict[str, Any]:
@@ -214,6 +220,8 @@ def _refusing(connection: Connection) -> set[tuple[str, str]]:
     """The word columns in which the database refuses a word outside the list."""
     refusing = set()
     for table, column, _ in WORDS:
+        if table not in KEYS:  # no rows at 0005: a later revision's table
+            continue
         savepoint = connection.begin_nested()
         try:
             connection.execute(text(f"UPDATE {table} SET {column} = 'bogus'"))  # noqa: S608
@@ -227,7 +235,7 @@ def _checked_values(connection: Connection) -> dict[tuple[str, str], set[str]]:
     """The quoted values of each ck_<table>_<column> constraint, as the database reports it."""
     found = {}
     inspector = inspect(connection)
-    for table in KEYS:
+    for table in dict.fromkeys(table for table, _, _ in WORDS):
         for check in inspector.get_check_constraints(table):
             name = check["name"] or "(unnamed)"  # an unnamed one would show as such
             found[(table, name.removeprefix(f"ck_{table}_"))] = set(
@@ -275,7 +283,7 @@ class TestStoredWords:
             await upgrade_to_head(database.engine)
             async with database.engine.connect() as connection:
                 assert await connection.run_sync(_stored) == before
-                every = {(table, column) for table, column, _ in WORDS}
+                every = {(table, column) for table, column, _ in WORDS if table in KEYS}
                 assert await connection.run_sync(_refusing) == every
                 # A filter on an unknown word still finds nothing, as before the enums.
                 found = await connection.scalar(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.activity import change_feed
 from app.db import storable, table_of
 from app.models import Send
 from app.vocabulary import SendOutcome
@@ -26,8 +27,10 @@ async def record_send(
     now: datetime,
     ses_message_id: str | None = None,
     ses_code: str | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Add the row; ``sent_to`` holds only the recipients SES accepted the message for."""
+    """Add the row, and a ``send.suppressed`` event per recipient dropped (SPEC §10);
+    ``sent_to`` holds only the recipients SES accepted the message for."""
     await session.execute(
         _ADD,
         {
@@ -41,6 +44,9 @@ async def record_send(
             "ses_code": storable(ses_code, limit=64),
             "created_at": now,
         },
+    )
+    await change_feed.record_refused_sends(
+        session, suppressed, actor=actor, ses_message_id=ses_message_id, now=now
     )
 
 

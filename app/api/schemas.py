@@ -97,8 +97,8 @@ class ChangeOut(BaseModel):
 
     action: ChangeAction = Field(
         examples=["added"],
-        description="added, updated, removed; noted: SES's account-level list holds the "
-        "address too (SES_SYNC), the entry unchanged",
+        description="added, updated, removed, expired (its expires_at passed); noted: SES's "
+        "account-level list holds the address too (SES_SYNC), the entry unchanged",
     )
     actor: str = Field(
         examples=["sns"],

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UtcDateTime
+from app.models.changes import ChangeEvent, ChangeSweep, Webhook, WebhookDelivery
+from app.models.ids import BigId
 from app.models.stored_words import stored_word
 from app.settings import REGION_LENGTH
 from app.vocabulary import (
@@ -25,6 +27,8 @@ from app.vocabulary import (
 
 __all__ = [
     "Base",
+    "ChangeEvent",
+    "ChangeSweep",
     "Event",
     "ReceivedSnsMessage",
     "RecipientState",
@@ -35,6 +39,8 @@ __all__ = [
     "Subscription",
     "Suppression",
     "SuppressionChange",
+    "Webhook",
+    "WebhookDelivery",
 ]
 
 
@@ -89,10 +95,6 @@ class Subscription(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Event(Base):
@@ -166,6 +168,8 @@ class Suppression(Base):
         Index(None, "reason", "created_at"),
         # The active entries of each reason, counted from the index alone (migration 0009).
         Index("ix_suppression_reason_expires_at", "reason", "expires_at"),
+        # The expiry sweep's range: entries whose expires_at just passed (migration 0012).
+        Index(None, "expires_at"),
         Index(None, "domain"),
         # An address prefix (the list's q=) as a range of this index, whatever the
         # database's collation; PostgreSQL only (migration 0010, migrations/env.py).
