@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     SES_SYNC_INTERVAL_SECONDS: int = Field(default=300, ge=0)
     SES_SYNC_REGIONS: CommaList = Field(default_factory=list)
 
+    # SPEC §10: the change feed and webhooks. A failed delivery is retried first after
+    # this many seconds, then with back-off up to an hour apart, for 24 hours.
+    WEBHOOK_RETRY_SECONDS: float = Field(default=5, gt=0, le=3600)
+    # A try with no answer after this long counts as failed (SPEC §10: 10 s).
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10, gt=0, le=60)
+    # The feed's events and finished deliveries older than this are pruned.
+    CHANGES_RETENTION_DAYS: int = Field(default=30, ge=1, le=3660)
+
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
     def _use_async_driver(cls, value: object) -> object:

@@ -1,0 +1,28 @@
+"""A delivery's request: the body ``{"type", "timestamp", "data"}`` and the Standard
+Webhooks headers, signed by the standardwebhooks package (HMAC-SHA256 over
+``id.timestamp.body``; https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+
+def body_of(type_: str, at: datetime, data: dict[str, Any]) -> bytes:
+    payload = {"type": type_, "timestamp": at.isoformat(), "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signed_headers(secret: str, *, event_id: str, sent_at: datetime, body: bytes) -> dict[str, str]:
+    """The headers of one try: ``webhook-id`` is the event's, the same on every retry, so a
+    receiver dedupes on it; ``webhook-timestamp`` is the try's, which receivers check."""
+    signature = Webhook(secret).sign(msg_id=event_id, timestamp=sent_at, data=body)
+    return {
+        "content-type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+    }
