@@ -134,11 +134,21 @@ async def record_refused_sends(
     )
 
 
-async def prune(session: AsyncSession, *, before: datetime) -> int:
-    """Drop the events older than ``before`` (CHANGES_RETENTION_DAYS), all but the last
-    placed: ``place`` numbers on from it, so a position is never given twice."""
+async def prune(session: AsyncSession, *, before: datetime, limit: int = 10_000) -> int:
+    """Drop up to ``limit`` of the oldest events written before ``before``
+    (CHANGES_RETENTION_DAYS), never the last placed one: ``place`` numbers on from it, so
+    a position is never given twice.
+
+    Events are written in time order, so the oldest ids are the old events: a walk of the
+    primary key from its start, stopping at the first young one, needs no index on ``at``
+    (which every write would have to keep up).
+    """
+    oldest = select(_EVENT.c.id, _EVENT.c.at).order_by(_EVENT.c.id).limit(limit).subquery()
     last = select(func.max(_EVENT.c.position)).scalar_subquery()
     result = await session.execute(
-        _EVENT.delete().where(_EVENT.c.at < before, _EVENT.c.position < last)
+        _EVENT.delete().where(
+            _EVENT.c.id.in_(select(oldest.c.id).where(oldest.c.at < before)),
+            _EVENT.c.position < last,  # unplaced ones (NULL) are kept for the placer
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -29,7 +29,10 @@ class ChangeEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # The database's default (migration 0012): the trigger and the send log leave it out.
-    uid: Mapped[str] = mapped_column(String(EVENT_ID_LENGTH), unique=True)
+    # 128 random bits: unique without an index to keep up on every write (none looks an
+    # event up by it), and unlike the id never repeated by a database started afresh, so
+    # receivers that dedupe on it never drop a new event as seen.
+    uid: Mapped[str] = mapped_column(String(EVENT_ID_LENGTH))
     # Its place in the feed, given by the sequencer (activity.change_feed) once its
     # transaction has committed; None until then. Not the id: ids are taken in insert
     # order but committed in any order.
@@ -55,7 +58,6 @@ class ChangeEvent(Base):
             postgresql_where=position.is_(None),
             sqlite_where=position.is_(None),
         ),
-        Index(None, "at"),
     )
 
 

@@ -74,8 +74,7 @@ BEGIN
            line.actor, line.note, line.expires_at, s.ses_message_id, s.feedback_id, line.at
     FROM new_lines AS line
     LEFT JOIN suppression AS s ON s.email = line.email
-    WHERE line.action <> 'noted'
-    ORDER BY line.id;
+    WHERE line.action <> 'noted';
     RETURN NULL;
 END
 $$
@@ -127,7 +126,6 @@ def upgrade() -> None:
         _in("reason", _REASONS),
         _in("source", _SOURCES),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_change_event")),
-        sa.UniqueConstraint("uid", name=op.f("uq_change_event_uid")),
     )
     with op.batch_alter_table("change_event", schema=None) as batch_op:
         batch_op.create_index("ix_change_event_position", ["position"], unique=True)
@@ -137,7 +135,6 @@ def upgrade() -> None:
             postgresql_where=sa.text("position IS NULL"),
             sqlite_where=sa.text("position IS NULL"),
         )
-        batch_op.create_index(batch_op.f("ix_change_event_at"), ["at"], unique=False)
 
     op.create_table(
         "webhook",
