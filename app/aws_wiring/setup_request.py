@@ -11,6 +11,7 @@ from app.errors import InvalidInput
 
 # SES configuration set names: letters, digits, "_" and "-", up to 64.
 _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,12 @@ class SetupRequest:
 
 def masked(url: str) -> str:
     """``url`` with a basic-auth password as ``****``, as SNS lists subscription endpoints."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # not a URL urllib can take apart: mask what looks like a password
+        return _PASSWORD.sub(r"\1****@", url)
     user = parts.username or ""
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
@@ -54,18 +58,22 @@ def same_endpoint(listed: str, wanted: str) -> bool:
 
 def check_endpoint(url: str, *, allow_http: bool) -> Endpoint:
     """bouncer's /sns URL as SNS must be given it, or InvalidInput saying why not."""
-    shown = masked(url.strip())[:300]
+    url = url.strip()
+    shown = masked(url)[:300]
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is no port number
         host = parts.hostname
-    except ValueError:
-        host = None
+    except ValueError:  # an unbalanced "[" in the host, a port that is not a number
+        parts, host = urlsplit(""), None
     schemes = ("https", "http") if allow_http else ("https",)
     if host is None or parts.scheme not in schemes:
+        kinds = "http:// or https://" if allow_http else "https://"
         hint = "" if allow_http else " (--allow-http takes http:// for an emulator)"
         raise InvalidInput(
-            f"--endpoint {shown!r} is not an https:// URL: SNS delivers to bouncer's POST /sns "
-            f"over HTTPS with a publicly trusted certificate, e.g. https://bouncer.example.com/sns{hint}",
+            f"--endpoint {shown!r} is not a valid {kinds} URL: SNS delivers to bouncer's "
+            "POST /sns over HTTPS with a publicly trusted certificate, e.g. "
+            f"https://bouncer.example.com/sns{hint}",
             field="endpoint",
         )
     if not parts.path.endswith("/sns") or parts.fragment:
@@ -74,7 +82,7 @@ def check_endpoint(url: str, *, allow_http: bool) -> Endpoint:
             "e.g. https://bouncer.example.com/sns",
             field="endpoint",
         )
-    return Endpoint(url=url.strip(), protocol=parts.scheme)
+    return Endpoint(url=url, protocol=parts.scheme)
 
 
 def check_configuration_set(name: str) -> str:

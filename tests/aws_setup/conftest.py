@@ -102,7 +102,8 @@ def moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
 
 
 def client(moto_url: str, service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=moto_url)
+    session = boto3.session.Session(region_name=REGION)
+    return session.client(service, endpoint_url=moto_url)  # type: ignore[call-overload]
 
 
 def setup_cli(tmp_path: Path, *args: str, clients: AwsClients | None = None) -> Result:
@@ -131,7 +132,8 @@ class Wiring:
 
 def read_back(moto_url: str, identities: tuple[str, ...] = ()) -> Wiring:
     sns = client(moto_url, "sns")
-    topics, subscriptions = {}, {}
+    topics: dict[str, dict[str, Any]] = {}
+    subscriptions: dict[str, list[dict[str, Any]]] = {}
     for listed in sns.list_topics()["Topics"]:
         arn = listed["TopicArn"]
         attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
@@ -151,7 +153,7 @@ def read_back(moto_url: str, identities: tuple[str, ...] = ()) -> Wiring:
                     "DeliveryPolicy": json.loads(sub_attributes.get("DeliveryPolicy") or "null"),
                 }
             )
-    found = {}
+    found: dict[str, Any] = {}
     if identities:
         ses = client(moto_url, "ses")
         found = ses.get_identity_notification_attributes(Identities=list(identities))[
