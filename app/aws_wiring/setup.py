@@ -7,7 +7,8 @@ depending on the one before, gains nothing from an event loop.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from app.aws_wiring.setup_calls import Client, SetupFailed, call
@@ -44,14 +45,28 @@ def connect(region: str) -> AwsClients:
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(region_name=region)
     # Few retries and short connect timeouts: an operator waits at a prompt.
     config = Config(
         retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
     )
-    return AwsClients(
-        **{name: session.client(name, config=config) for name in ("sts", "sns", "ses", "sesv2")}
-    )
+    with _configuration():
+        session = boto3.session.Session(region_name=region)
+        return AwsClients(
+            **{name: session.client(name, config=config) for name in ("sts", "sns", "ses", "sesv2")}
+        )
+
+
+@contextmanager
+def _configuration() -> Iterator[None]:
+    """A profile that does not exist or a config file that does not parse, as one line."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        yield
+    except BotoCoreError as err:
+        raise SetupFailed(
+            f"reading the AWS configuration: {err}: check AWS_PROFILE and AWS_CONFIG_FILE"
+        ) from None
 
 
 def resolve_region(given: str | None) -> tuple[str, str]:
@@ -64,7 +79,8 @@ def resolve_region(given: str | None) -> tuple[str, str]:
         return os.environ["AWS_REGION"], "AWS_REGION"
     import boto3
 
-    configured = boto3.session.Session().region_name
+    with _configuration():
+        configured = boto3.session.Session().region_name
     if configured:
         return configured, "the AWS configuration"
     return DEFAULT_REGION, "bouncer's default"

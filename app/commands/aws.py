@@ -117,7 +117,10 @@ def setup(
     from app.errors import InvalidInput
     from app.settings import is_aws_region
 
-    chosen, source = resolve_region(region)
+    try:
+        chosen, source = resolve_region(region)
+    except SetupFailed as err:
+        raise fail(err.message, AWS_FAILED) from None
     try:
         if not is_aws_region(chosen):
             raise InvalidInput(
@@ -139,8 +142,8 @@ def setup(
     except InvalidInput as err:
         raise fail(err.message, BAD_INPUT) from None
     # A test hands in clients of its own (moto, a Stubber); otherwise the real ones.
-    clients: AwsClients = ctx.obj if ctx.obj is not None else connect(request.region)
     try:
+        clients: AwsClients = ctx.obj if ctx.obj is not None else connect(request.region)
         outcome = run_setup(request, clients, say_out)
     except SetupFailed as err:
         raise fail(err.message, AWS_FAILED) from None

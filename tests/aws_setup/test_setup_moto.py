@@ -183,8 +183,8 @@ def test_drift_is_put_back(moto: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("endpoint", "said"),
     [
-        ("http://bouncer.example.com/sns", "is not an https:// URL"),
-        ("bouncer.example.com/sns", "is not an https:// URL"),
+        ("http://bouncer.example.com/sns", "is not a valid https:// URL"),
+        ("bouncer.example.com/sns", "is not a valid https:// URL"),
         ("https://bouncer.example.com/", "does not end in /sns"),
         ("https://bouncer.example.com/sns/extra", "does not end in /sns"),
         ("https://sns:secret@bouncer.example.com/v1", "does not end in /sns"),
@@ -266,3 +266,16 @@ def test_an_unreachable_endpoint_is_one_line(
     assert "AWS_ENDPOINT_URL_SNS" in last
     assert "Traceback" not in run.output
     assert run.stdout.splitlines()[1:] == []  # the account line only: no step was taken
+
+
+@pytest.mark.parametrize("region", [None, "us-east-1"])
+def test_a_profile_that_does_not_exist_is_one_line(
+    moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: str | None
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    run = setup_cli(tmp_path, "--endpoint", ENDPOINT, *(("--region", region) if region else ()))
+    assert run.exit_code == 1
+    [line] = run.stderr.splitlines()
+    assert line.startswith("error: reading the AWS configuration: ")
+    assert "no-such-profile" in line
+    assert "AWS_PROFILE" in line
