@@ -21,8 +21,9 @@ BOUNCER = Path(sys.executable).with_name("bouncer")
 _SETTINGS = ("DATABASE_URL", "DATA_DIR", "AUTO_MIGRATE", "LOG_FORMAT", "LOG_LEVEL")
 
 
-def invoke(env: Mapping[str, str | None], *args: str) -> Result:
-    """``bouncer ARGS`` in this process with exactly ``env``'s settings (None: unset)."""
+def invoke(env: Mapping[str, str | None], *args: str, obj: object = None) -> Result:
+    """``bouncer ARGS`` in this process with exactly ``env``'s settings (None: unset);
+    ``obj`` is the commands' context object (``bouncer aws`` takes AWS clients there)."""
     values: dict[str, str | None] = dict.fromkeys(_SETTINGS)
     values.update(env)
     get_settings.cache_clear()
@@ -33,7 +34,7 @@ def invoke(env: Mapping[str, str | None], *args: str) -> Result:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False, obj=obj)
     finally:
         for name, value in saved.items():
             if value is None:

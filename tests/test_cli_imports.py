@@ -72,6 +72,7 @@ def test_help_still_lists_every_command_and_option(built: dict[str, object]) -> 
         "list", "check", "show", "add", "remove", "import", "export", "confirm",
         "--window", "--limit", "--reason", "--expires-at", "--workers", "--format",
         "csv|ndjson", "table|json|csv", "1<=x<=1000", "Exit codes",
+        "aws", "setup", "--endpoint", "--configuration-set", "--topic-prefix",
     ):  # fmt: skip
         assert word in text, word
 
