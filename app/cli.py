@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.commands import consume, replay, reports, ses, subscriptions, suppressions
+from app.commands import consume, replay, reports, ses, subscriptions, suppressions, webhooks
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.errors import StartupError
 from app.logs import configure_logging
@@ -35,6 +35,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(suppressions.app, name="suppressions")
 cli.add_typer(subscriptions.app, name="subscriptions")
 cli.add_typer(ses.app, name="ses")
+cli.add_typer(webhooks.app, name="webhooks")
 reports.register(cli)
 consume.register(cli)
 replay.register(cli)
