@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.commands import aws, consume, replay, reports, ses, subscriptions, suppressions
+from app.commands import (
+    aws,
+    consume,
+    replay,
+    reports,
+    ses,
+    subscriptions,
+    suppressions,
+    webhooks,
+)
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.errors import StartupError
 from app.logs import configure_logging
@@ -35,6 +44,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(suppressions.app, name="suppressions")
 cli.add_typer(subscriptions.app, name="subscriptions")
 cli.add_typer(ses.app, name="ses")
+cli.add_typer(webhooks.app, name="webhooks")
 cli.add_typer(aws.app, name="aws")
 reports.register(cli)
 consume.register(cli)

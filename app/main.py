@@ -23,6 +23,7 @@ from app.api import (
     subscriptions,
     suppressions,
     transfer,
+    webhooks,
 )
 from app.api.handlers import install_error_handlers
 from app.api.middleware import (
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(ses.router)
     app.include_router(send.router)
     app.include_router(changes.router)
+    app.include_router(webhooks.router)
     install_console(app)
     app.add_middleware(RequireToken, prefix="/v1")
     # Outside RequireToken: a refusal leaves the body unread, and BodyLimit then closes the

@@ -1,5 +1,6 @@
 """/console/subscriptions: the SNS subscriptions seen at /sns, and confirming a pending or
-failed one, as GET /v1/subscriptions and POST /v1/subscriptions/confirm do."""
+failed one, as GET /v1/subscriptions and POST /v1/subscriptions/confirm do; and the webhook
+endpoints the change feed goes to, each shown by its origin only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from app.api.deps import SessionDep
 from app.api.state import services_of
 from app.console.access import ViewerDep, check_form
 from app.console.routing import ConsoleRoute
@@ -16,6 +18,7 @@ from app.console.templating import render
 from app.errors import InvalidInput
 from app.models import TOPIC_ARN_LENGTH
 from app.vocabulary import SubscriptionStatus
+from app.webhooks import registry
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -28,9 +31,12 @@ ConfirmedQuery = Annotated[str | None, Query(max_length=TOPIC_ARN_LENGTH)]
 
 @router.get("/subscriptions")
 async def subscriptions_page(
-    request: Request, _: ViewerDep, confirmed: ConfirmedQuery = None
+    request: Request, _: ViewerDep, session: SessionDep, confirmed: ConfirmedQuery = None
 ) -> Response:
     rows = await services_of(request.app).subscribing.list()
+    # Read sessions see this page, and GET /v1/webhooks is for write tokens: an endpoint
+    # is shown by its origin (Endpoint.origin), never its path, query or user info.
+    webhooks = await registry.every(session)
     # The notice names a topic only when the list shows it confirmed: the query parameter
     # alone is never echoed.
     shown = next(
@@ -45,6 +51,7 @@ async def subscriptions_page(
             "subscriptions": rows,
             "confirmable": CONFIRMABLE,
             "confirmed": shown,
+            "webhooks": webhooks,
         },
     )
 

@@ -60,7 +60,8 @@ def _url_problem(url: str) -> str | None:
         return "has no host"
     if port == 0:
         return "has port 0"
-    if parts.fragment:
+    # "#" alone (an empty fragment) too: urlsplit then reports no fragment.
+    if "#" in url:
         return "must not have a #fragment (it is never sent)"
     if ":" in host:
         try:
