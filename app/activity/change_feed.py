@@ -46,7 +46,7 @@ def decode_cursor(cursor: str) -> int:
 
 
 @dataclass(frozen=True)
-class Page:
+class FeedPage:
     items: Sequence[Row[Any]]
     # After the last item; the position given when nothing is new.
     next: int
@@ -80,7 +80,7 @@ async def page(
     *,
     limit: int,
     types: Iterable[str] | None = None,
-) -> Page:
+) -> FeedPage:
     """The placed events after position ``after``, oldest first, at most ``limit``."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
@@ -88,7 +88,7 @@ async def page(
     if types is not None:
         query = query.where(_EVENT.c.type.in_(list(types)))
     rows = (await session.execute(query)).all()
-    return Page(rows, rows[-1].position if rows else after)
+    return FeedPage(rows, rows[-1].position if rows else after)
 
 
 async def end(session: AsyncSession) -> int:

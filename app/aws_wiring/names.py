@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from app.errors import InvalidInput
 
-Kind = Literal["bounces", "complaints", "deliveries"]
-KINDS: tuple[Kind, ...] = ("bounces", "complaints", "deliveries")
+TopicKind = Literal["bounces", "complaints", "deliveries"]
+KINDS: tuple[TopicKind, ...] = ("bounces", "complaints", "deliveries")
 
 DEFAULT_PREFIX = "ses"
 # Topic names are letters, digits, "_" and "-" (app.arns). Each topic's configuration-set
@@ -23,7 +23,7 @@ MAX_PREFIX = 53
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 # SES v1 identity notification types, and the topic each publishes to.
-NOTIFICATION_KINDS: dict[str, Kind] = {
+NOTIFICATION_KINDS: dict[str, TopicKind] = {
     "Bounce": "bounces",
     "Complaint": "complaints",
     "Delivery": "deliveries",
@@ -59,7 +59,7 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def topic_name(prefix: str, kind: Kind) -> str:
+def topic_name(prefix: str, kind: TopicKind) -> str:
     return f"{prefix}-{kind}"
 
 
@@ -78,7 +78,7 @@ class Destination:
     """A configuration set's SNS event destination that setup manages."""
 
     name: str
-    kind: Kind
+    kind: TopicKind
     event_types: tuple[str, ...]
 
 

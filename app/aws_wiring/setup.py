@@ -87,7 +87,7 @@ def resolve_region(given: str | None) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SetupOutcome:
     caller: Caller
     topics: Topics
     steps: list[Step]
@@ -114,7 +114,9 @@ def observe(request: SetupRequest, clients: AwsClients, caller: Caller, topics: 
     return observed
 
 
-def run_setup(request: SetupRequest, clients: AwsClients, say: Callable[[str], None]) -> Outcome:
+def run_setup(
+    request: SetupRequest, clients: AwsClients, say: Callable[[str], None]
+) -> SetupOutcome:
     """Read, plan, and (unless a dry run) apply each step, saying each as it is done.
 
     A step that fails raises SetupFailed and nothing after it is attempted: what was done
@@ -138,4 +140,4 @@ def run_setup(request: SetupRequest, clients: AwsClients, say: Callable[[str], N
                     "it attempted: run setup again once it is fixed, and it goes on from there)"
                 ) from None
         say(step.said(dry_run=request.dry_run))
-    return Outcome(caller, topics, steps)
+    return SetupOutcome(caller, topics, steps)

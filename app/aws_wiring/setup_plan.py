@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.aws_wiring import names
-from app.aws_wiring.names import Destination, Kind
+from app.aws_wiring.names import Destination, TopicKind
 from app.aws_wiring.setup_calls import Call
 from app.aws_wiring.setup_read import (
     Caller,
@@ -52,8 +52,8 @@ class Step:
 class Topics:
     """The three topics of a prefix in this account and region."""
 
-    names: dict[Kind, str]
-    arns: dict[Kind, str]
+    names: dict[TopicKind, str]
+    arns: dict[TopicKind, str]
 
     @classmethod
     def of(cls, request: SetupRequest, caller: Caller) -> Topics:
@@ -89,7 +89,7 @@ def plan(request: SetupRequest, caller: Caller, topics: Topics, observed: Observ
     return steps
 
 
-def _topic(kind: Kind, topics: Topics, caller: Caller, found: TopicState | None) -> Step:
+def _topic(kind: TopicKind, topics: Topics, caller: Caller, found: TopicState | None) -> Step:
     name, arn = topics.names[kind], topics.arns[kind]
     policy = names.topic_policy(arn, partition=caller.partition, account=caller.account)
     subject = f"topic {name}"
@@ -114,7 +114,7 @@ def _set_topic(arn: str, attribute: str, value: str) -> Call:
 
 
 def _subscription(
-    kind: Kind, topics: Topics, request: SetupRequest, found: SubscriptionState | None
+    kind: TopicKind, topics: Topics, request: SetupRequest, found: SubscriptionState | None
 ) -> Step:
     subject = f"subscription of {topics.names[kind]} to {request.endpoint.shown}"
     policy = json.dumps(names.DELIVERY_POLICY)

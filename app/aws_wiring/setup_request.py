@@ -15,7 +15,7 @@ _PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class SnsEndpoint:
     """bouncer's POST /sns as SNS should call it."""
 
     url: str
@@ -28,7 +28,7 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class SetupRequest:
-    endpoint: Endpoint
+    endpoint: SnsEndpoint
     identities: tuple[str, ...]
     configuration_sets: tuple[str, ...]
     prefix: str
@@ -56,7 +56,7 @@ def same_endpoint(listed: str, wanted: str) -> bool:
     return listed in (wanted, masked(wanted))
 
 
-def check_endpoint(url: str, *, allow_http: bool) -> Endpoint:
+def check_endpoint(url: str, *, allow_http: bool) -> SnsEndpoint:
     """bouncer's /sns URL as SNS must be given it, or InvalidInput saying why not."""
     url = url.strip()
     shown = masked(url)[:300]
@@ -82,7 +82,7 @@ def check_endpoint(url: str, *, allow_http: bool) -> Endpoint:
             "e.g. https://bouncer.example.com/sns",
             field="endpoint",
         )
-    return Endpoint(url=url, protocol=parts.scheme)
+    return SnsEndpoint(url=url, protocol=parts.scheme)
 
 
 def check_configuration_set(name: str) -> str:

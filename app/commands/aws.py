@@ -29,7 +29,7 @@ SETUP_EXIT_CODES = (
     f"names the step; nothing after it was attempted), {BAD_INPUT} bad input."
 )
 
-RegionOption = Annotated[
+AwsRegionOption = Annotated[
     str | None,
     typer.Option(
         "--region",
@@ -68,7 +68,7 @@ def setup(
             "destinations to the topics (repeatable)",
         ),
     ] = None,
-    region: RegionOption = None,
+    region: AwsRegionOption = None,
     topic_prefix: Annotated[
         str,
         typer.Option(

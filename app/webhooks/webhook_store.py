@@ -168,7 +168,7 @@ async def claim_due(
 
 
 @dataclass(frozen=True)
-class Outcome:
+class TryOutcome:
     """What one try came to."""
 
     delivered: bool
@@ -178,7 +178,9 @@ class Outcome:
     next_attempt_at: datetime | None
 
 
-async def record(session: AsyncSession, claim: Claimed, outcome: Outcome, *, now: datetime) -> bool:
+async def record(
+    session: AsyncSession, claim: Claimed, outcome: TryOutcome, *, now: datetime
+) -> bool:
     """Write the try's outcome, unless the delivery was claimed again since (its lease ran
     out and another replica tried it): False then, and nothing written."""
     if outcome.delivered:

@@ -55,7 +55,7 @@ async def try_all(app: FastAPI, *, status_code: int | None, error: str | None, f
             session, now=now, lease_until=now + timedelta(minutes=1), limit=1000
         )
     delivered = status_code is not None and 200 <= status_code < 300
-    outcome = webhook_store.Outcome(
+    outcome = webhook_store.TryOutcome(
         delivered=delivered,
         status_code=status_code,
         error=None if delivered else error,
