@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.commands import consume, replay, reports, ses, subscriptions, suppressions
+from app.commands import aws_doctor, consume, replay, reports, ses, subscriptions, suppressions
 from app.commands.running import NO_DATABASE, fail, load_settings
 from app.errors import StartupError
 from app.logs import configure_logging
@@ -35,6 +35,10 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(suppressions.app, name="suppressions")
 cli.add_typer(subscriptions.app, name="subscriptions")
 cli.add_typer(ses.app, name="ses")
+# `bouncer aws doctor`; `bouncer aws setup` joins this group (issue #20).
+aws_cli = typer.Typer(help="Wiring SES to bouncer through SNS (SPEC §11).", no_args_is_help=True)
+aws_doctor.register(aws_cli)
+cli.add_typer(aws_cli, name="aws")
 reports.register(cli)
 consume.register(cli)
 replay.register(cli)
