@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.aws_wiring.doctor_account import check_account
-from app.aws_wiring.doctor_checks import Context, check_wiring, is_bouncers, without_credentials
+from app.aws_wiring.doctor_checks import Context, check_wiring
 from app.aws_wiring.doctor_clients import AwsClients, Reads
 from app.aws_wiring.doctor_fixes import PLACEHOLDER_ENDPOINT, Fixes
 from app.aws_wiring.doctor_reading import read_wiring
+from app.aws_wiring.doctor_topics import is_bouncers, without_credentials
 from app.aws_wiring.doctor_wiring import Wiring
 from app.aws_wiring.findings import Finding
 from app.sns.topics import TopicAllowlist

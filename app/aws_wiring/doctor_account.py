@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.aws_wiring.doctor_fixes import Fixes
 from app.aws_wiring.doctor_wiring import Account
-from app.aws_wiring.findings import Check, Finding, error, info, warning
+from app.aws_wiring.findings import CheckName, Finding, error, info, warning
 
 ACCOUNT = "account"
 _LISTED = ("BOUNCE", "COMPLAINT")
@@ -21,7 +21,7 @@ def check_account(account: Account | None, region: str, fixes: Fixes) -> list[Fi
     if status == "SHUTDOWN":
         found.append(
             error(
-                Check.SENDING,
+                CheckName.SENDING,
                 ACCOUNT,
                 f"SES has paused sending for this account in {region} (EnforcementStatus "
                 "SHUTDOWN): every send fails",
@@ -31,7 +31,7 @@ def check_account(account: Account | None, region: str, fixes: Fixes) -> list[Fi
     elif not account.sending_enabled:
         found.append(
             error(
-                Check.SENDING,
+                CheckName.SENDING,
                 ACCOUNT,
                 f"sending is disabled for this account in {region} (SendingEnabled false): "
                 "every send fails",
@@ -41,7 +41,7 @@ def check_account(account: Account | None, region: str, fixes: Fixes) -> list[Fi
     if status == "PROBATION":
         found.append(
             warning(
-                Check.SENDING,
+                CheckName.SENDING,
                 ACCOUNT,
                 f"the account is under review in {region} (EnforcementStatus PROBATION): "
                 "SES pauses sending if its bounce or complaint rate stays high",
@@ -49,11 +49,13 @@ def check_account(account: Account | None, region: str, fixes: Fixes) -> list[Fi
             )
         )
     elif status not in ("HEALTHY", "SHUTDOWN"):
-        found.append(info(Check.SENDING, ACCOUNT, f"the account's EnforcementStatus is {status}"))
+        found.append(
+            info(CheckName.SENDING, ACCOUNT, f"the account's EnforcementStatus is {status}")
+        )
     if not account.production_access:
         found.append(
             info(
-                Check.SANDBOX,
+                CheckName.SANDBOX,
                 ACCOUNT,
                 f"the account is in the SES sandbox in {region}: it sends only to verified "
                 "addresses and the mailbox simulator, at most 200 messages a day",
@@ -66,7 +68,7 @@ def check_account(account: Account | None, region: str, fixes: Fixes) -> list[Fi
         what = "off" if len(missing) == len(_LISTED) else f"off for {missing[0].lower()}s"
         found.append(
             warning(
-                Check.ACCOUNT_SUPPRESSION,
+                CheckName.ACCOUNT_SUPPRESSION,
                 ACCOUNT,
                 f"the account-level suppression list is {what} in {region}: SES itself "
                 "keeps sending to those addresses when mail bypasses bouncer",

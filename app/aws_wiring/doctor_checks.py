@@ -1,5 +1,5 @@
 """Judging a region's wiring (SPEC §11), pure: who publishes bounces and complaints to a
-topic bouncer trusts, and whether each such topic reaches bouncer, signed and not raw.
+topic bouncer trusts (the topics themselves: app.aws_wiring.doctor_topics).
 
 Severity follows what reaches bouncer: ``error`` when a bounce or complaint can be lost
 or refused, ``warning`` when it arrives but something is off (or another path covers
@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from app.aws_wiring import doctor_fixes
 from app.aws_wiring.doctor_fixes import Fixes
-from app.aws_wiring.doctor_wiring import (
-    REQUIRED,
-    Feedback,
-    Publisher,
-    Subscription,
-    Topic,
-    Wiring,
-)
-from app.aws_wiring.findings import Check, Finding, error, info, warning
+from app.aws_wiring.doctor_topics import check_topics
+from app.aws_wiring.doctor_wiring import REQUIRED, Feedback, Publisher, Wiring
+from app.aws_wiring.findings import CheckName, Finding, error, info, warning
 from app.sns.topics import TopicAllowlist
 
 _NAMED = 10  # publishers named in one aggregated finding
@@ -45,7 +38,7 @@ def check_wiring(wiring: Wiring, context: Context) -> list[Finding]:
         *_default_set(wiring, context),
         *_publishing(wiring, context),
         *_both_publishing(wiring, context),
-        *_topics(wiring, context),
+        *check_topics(wiring, endpoint=context.endpoint, fixes=context.fixes),
     ]
 
 
@@ -56,34 +49,6 @@ def reaches_bouncer(publisher: Publisher, kind: Feedback, trust: TopicAllowlist)
 def covers(publisher: Publisher, trust: TopicAllowlist) -> bool:
     """Bounces and complaints both go to topics bouncer trusts."""
     return all(reaches_bouncer(publisher, kind, trust) for kind in REQUIRED)
-
-
-def is_bouncers(subscription: Subscription, endpoint: str | None) -> bool:
-    """The subscription delivers to bouncer: to ``endpoint`` when given, else to an
-    HTTPS endpoint whose path ends in /sns. SNS shows a password in the URL as ****,
-    so the user-info part is never compared."""
-    if subscription.protocol not in ("http", "https"):
-        return False
-    if endpoint is None:
-        return subscription.protocol == "https" and _where(subscription.endpoint)[2].endswith(
-            "/sns"
-        )
-    return _where(subscription.endpoint) == _where(endpoint)
-
-
-def _where(url: str) -> tuple[str, str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.path, port)
-
-
-def without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=host).geturl()
 
 
 def _words(kinds: Iterable[Feedback]) -> str:
@@ -101,7 +66,7 @@ def _trust_setting(context: Context) -> list[Finding]:
         return []
     return [
         error(
-            Check.TRUST,
+            CheckName.TRUST,
             "SNS_TOPIC_ARNS",
             "SNS_TOPIC_ARNS is empty: bouncer refuses every SNS message (403)",
             "set SNS_TOPIC_ARNS to the topics SES publishes to (`bouncer aws setup` prints "
@@ -118,7 +83,7 @@ def _default_set(wiring: Wiring, context: Context) -> list[Finding]:
         return []
     return [
         error(
-            Check.CONFIGURATION_SET,
+            CheckName.CONFIGURATION_SET,
             name,
             f"SES_CONFIGURATION_SET names {name}, which does not exist in {wiring.region}: "
             "SES refuses every send through bouncer",
@@ -139,13 +104,13 @@ def _publishing(wiring: Wiring, context: Context) -> list[Finding]:
     no_deliveries: list[Publisher] = []
     for publisher in wiring.publishers:
         fix = context.fixes.setup_for([publisher])
-        check = Check.IDENTITY if publisher.is_identity else Check.CONFIGURATION_SET
+        check = CheckName.IDENTITY if publisher.is_identity else CheckName.CONFIGURATION_SET
         for topic in sorted({t for k in Feedback for t in publisher.publishes(k)}):
             if not trust.is_allowed(topic):
                 kinds = [k for k in Feedback if topic in publisher.publishes(k)]
                 found.append(
                     error(
-                        Check.TRUST,
+                        CheckName.TRUST,
                         publisher.name,
                         f"{publisher.what} publishes {_words(kinds)} to {topic}, which "
                         "bouncer does not trust (SNS_TOPIC_ARNS): bouncer refuses them (403)",
@@ -160,7 +125,7 @@ def _publishing(wiring: Wiring, context: Context) -> list[Finding]:
         if publisher.is_identity and publisher.forwarding:
             found.append(
                 warning(
-                    Check.FEEDBACK_FORWARDING,
+                    CheckName.FEEDBACK_FORWARDING,
                     publisher.name,
                     f"{publisher.what} still has feedback forwarding on: SES emails each "
                     "bounce and complaint to the sender as well (double mail)",
@@ -179,7 +144,7 @@ def _no_deliveries(publishers: list[Publisher], context: Context) -> Finding:
     what = one.what if len(publishers) == 1 else _names(publishers)
     verb = "publishes" if len(publishers) == 1 else "publish"
     return info(
-        Check.IDENTITY if one.is_identity else Check.CONFIGURATION_SET,
+        CheckName.IDENTITY if one.is_identity else CheckName.CONFIGURATION_SET,
         _names(publishers),
         f"{what} {verb} no deliveries: a delivery does not clear an address's soft-bounce "
         "count, and `--simulate` cannot confirm success@",
@@ -192,7 +157,7 @@ def _gap(
     missing: list[Feedback],
     covered: bool,
     context: Context,
-    check: Check,
+    check: CheckName,
     fix: str,
 ) -> Finding:
     message = f"{publisher.what} publishes no {_words(missing)} to SNS"
@@ -218,7 +183,7 @@ def _both_publishing(wiring: Wiring, context: Context) -> list[Finding]:
         return []
     return [
         info(
-            Check.BOTH_PUBLISHING,
+            CheckName.BOTH_PUBLISHING,
             one.name,
             f"{one.what} and the notifications of identity {_names(identities)} both "
             "publish bounces and complaints: mail sent with it is reported twice, which is "
@@ -227,80 +192,3 @@ def _both_publishing(wiring: Wiring, context: Context) -> list[Finding]:
         for one in wiring.configuration_sets
         if any(reaches_bouncer(one, k, trust) for k in REQUIRED)
     ]
-
-
-def _topics(wiring: Wiring, context: Context) -> list[Finding]:
-    carried: dict[str, set[Feedback]] = {}
-    named_by: dict[str, list[str]] = {}
-    for publisher in wiring.publishers:
-        for kind in Feedback:
-            for arn in publisher.publishes(kind):
-                carried.setdefault(arn, set()).add(kind)
-                if publisher.what not in named_by.setdefault(arn, []):
-                    named_by[arn].append(publisher.what)
-    found: list[Finding] = []
-    for arn, topic in wiring.topics.items():
-        # Losing a bounce or complaint is an error; a delivery, or a trusted topic nothing
-        # publishes to, a warning.
-        severe = bool(carried.get(arn, set()) & set(REQUIRED))
-        found += _topic(topic, severe, named_by.get(arn, []), context)
-    return found
-
-
-def _topic(topic: Topic, severe: bool, named_by: list[str], context: Context) -> list[Finding]:
-    arn, fixes = topic.arn, context.fixes
-    flag = error if severe else warning
-    if not topic.exists:
-        by = f"named by {', '.join(named_by)}" if named_by else "named in SNS_TOPIC_ARNS"
-        by = f" ({by})"
-        return [flag(Check.TOPIC, arn, f"topic {arn} does not exist{by}", fixes.setup())]
-    found: list[Finding] = []
-    if topic.subscriptions is not None:
-        ours = [s for s in topic.subscriptions if is_bouncers(s, context.endpoint)]
-        confirmed = [s for s in ours if not s.pending]
-        target = context.endpoint or "an HTTPS endpoint ending in /sns"
-        if not ours:
-            found.append(
-                flag(
-                    Check.SUBSCRIPTION,
-                    arn,
-                    f"topic {arn} has no subscription to bouncer ({target}): SNS delivers "
-                    "its messages elsewhere or nowhere",
-                    fixes.subscribe(arn),
-                )
-            )
-        elif not confirmed:
-            found.append(
-                flag(
-                    Check.PENDING,
-                    arn,
-                    f"topic {arn}'s subscription to {without_credentials(ours[0].endpoint)} is "
-                    "pending confirmation: SNS delivers nothing to it until it is confirmed "
-                    "(bouncer confirms on receipt unless SNS_AUTO_CONFIRM=false; a "
-                    "confirmation unanswered for 3 days lapses: subscribe again)",
-                    fixes.confirm(arn),
-                )
-            )
-        found += [
-            error(
-                Check.RAW_DELIVERY,
-                s.arn,
-                f"the subscription of topic {arn} to {without_credentials(s.endpoint)} has "
-                "raw message delivery on: raw messages carry no signature, and bouncer "
-                "refuses them (400)",
-                fixes.raw_delivery_off(s.arn),
-            )
-            for s in confirmed
-            if s.raw
-        ]
-    if topic.signature_version not in (None, "2"):
-        found.append(
-            warning(
-                Check.SIGNATURE_VERSION,
-                arn,
-                f"topic {arn} signs with SignatureVersion {topic.signature_version} (SHA1): "
-                "set 2 (SHA256), then SNS_MIN_SIGNATURE_VERSION=2 to refuse SHA1 messages",
-                fixes.signature_version_2(arn),
-            )
-        )
-    return found

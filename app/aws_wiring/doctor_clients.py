@@ -23,7 +23,7 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-from app.aws_wiring.findings import Check, Finding, warning
+from app.aws_wiring.findings import CheckName, Finding, warning
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
@@ -154,12 +154,12 @@ def _finding(failure: _Failure, resources: list[str]) -> Finding:
     said = f"{failure.code}: {failure.detail}" if failure.code else failure.detail
     if failure.denied:
         return warning(
-            Check.ACCESS,
+            CheckName.ACCESS,
             shown,
             f"could not check {shown}: {failure.permission} was refused ({said})",
             f"allow {failure.permission} to these credentials (IAM policy)",
         )
-    return warning(Check.ACCESS, shown, f"could not check {shown}: {failure.operation}: {said}")
+    return warning(CheckName.ACCESS, shown, f"could not check {shown}: {failure.operation}: {said}")
 
 
 def is_not_found(err: ClientError) -> bool:

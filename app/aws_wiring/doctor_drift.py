@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app import opening
-from app.aws_wiring.findings import Check, Finding, info, warning
+from app.aws_wiring.findings import CheckName, Finding, info, warning
 from app.db import Database
 from app.errors import DatabaseUnavailable, SesListUnavailable
 from app.ses_sync import RegionDrift, SesSync
@@ -33,10 +33,10 @@ async def check_drift(
         )
     except opening.DatabaseNotReady as err:
         if settings.DATABASE_URL:
-            return [warning(Check.DRIFT, region, f"drift not checked: {err}")]
+            return [warning(CheckName.DRIFT, region, f"drift not checked: {err}")]
         return [
             info(
-                Check.DRIFT,
+                CheckName.DRIFT,
                 region,
                 "drift not checked: no database here (DATABASE_URL unset, no bouncer.db "
                 "under DATA_DIR) to compare with SES's account-level list",
@@ -55,15 +55,15 @@ async def _drift(sync: SesSync, region: str) -> list[Finding]:
         if err.ses_code in _DENIED:
             return [
                 warning(
-                    Check.ACCESS,
+                    CheckName.ACCESS,
                     region,
                     f"could not check the drift: {_READ} was refused ({err.message})",
                     f"allow {_READ} to these credentials (IAM policy)",
                 )
             ]
-        return [warning(Check.DRIFT, region, f"could not check the drift: {err.message}")]
+        return [warning(CheckName.DRIFT, region, f"could not check the drift: {err.message}")]
     except DatabaseUnavailable as err:
-        return [warning(Check.DRIFT, region, f"could not check the drift: {err.message}")]
+        return [warning(CheckName.DRIFT, region, f"could not check the drift: {err.message}")]
     return judge(found, sync.mode)
 
 
@@ -81,7 +81,7 @@ def judge(found: RegionDrift, mode: str) -> list[Finding]:
     if mode == "both" and (drift.only_in_bouncer or drift.only_in_ses):
         return [
             warning(
-                Check.DRIFT,
+                CheckName.DRIFT,
                 found.region,
                 f"{message}, though SES_SYNC=both",
                 "bouncer ses sync (it says why a pass fails)",
@@ -89,7 +89,7 @@ def judge(found: RegionDrift, mode: str) -> list[Finding]:
         ]
     return [
         info(
-            Check.DRIFT,
+            CheckName.DRIFT,
             found.region,
             f"{message} (SES_SYNC={mode})",
             "bouncer ses sync --direction both" if mode != "both" else None,

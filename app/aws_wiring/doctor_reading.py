@@ -21,8 +21,8 @@ from app.aws_wiring.doctor_wiring import (
     Account,
     Feedback,
     Publisher,
-    Subscription,
     Topic,
+    TopicSubscription,
     Wiring,
 )
 
@@ -156,7 +156,9 @@ def _topic(clients: AwsClients, reads: Reads, arn: str) -> Topic:
     return Topic(arn, True, signature, _subscriptions(clients, reads, arn))
 
 
-def _subscriptions(clients: AwsClients, reads: Reads, arn: str) -> tuple[Subscription, ...] | None:
+def _subscriptions(
+    clients: AwsClients, reads: Reads, arn: str
+) -> tuple[TopicSubscription, ...] | None:
     sns = clients.sns
 
     def listed() -> list[dict[str, Any]]:
@@ -169,12 +171,12 @@ def _subscriptions(clients: AwsClients, reads: Reads, arn: str) -> tuple[Subscri
     return tuple(_subscription(clients, reads, one) for one in found)
 
 
-def _subscription(clients: AwsClients, reads: Reads, listed: dict[str, Any]) -> Subscription:
+def _subscription(clients: AwsClients, reads: Reads, listed: dict[str, Any]) -> TopicSubscription:
     arn = str(listed.get("SubscriptionArn", ""))
     protocol = str(listed.get("Protocol", ""))
     endpoint = str(listed.get("Endpoint", ""))
     if arn == PENDING_ARN or not protocol.startswith("http"):
-        return Subscription(arn, protocol, endpoint, arn == PENDING_ARN, None)
+        return TopicSubscription(arn, protocol, endpoint, arn == PENDING_ARN, None)
     sns = clients.sns
     attributes = reads.call(
         sns,
@@ -183,8 +185,8 @@ def _subscription(clients: AwsClients, reads: Reads, listed: dict[str, Any]) -> 
         lambda: dict(sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]),
     )
     if attributes is None:
-        return Subscription(arn, protocol, endpoint, False, None)
-    return Subscription(
+        return TopicSubscription(arn, protocol, endpoint, False, None)
+    return TopicSubscription(
         arn,
         protocol,
         endpoint,

@@ -44,7 +44,7 @@ class Publisher:
 
 
 @dataclass(frozen=True)
-class Subscription:
+class TopicSubscription:
     arn: str
     protocol: str
     endpoint: str
@@ -58,7 +58,7 @@ class Topic:
     exists: bool = True
     # "1" or "2"; a topic that never set it signs with 1 (SNS's default). None: not read.
     signature_version: str | None = None
-    subscriptions: tuple[Subscription, ...] | None = None
+    subscriptions: tuple[TopicSubscription, ...] | None = None
 
 
 @dataclass(frozen=True)

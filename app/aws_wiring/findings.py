@@ -18,7 +18,7 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-class Check(StrEnum):
+class CheckName(StrEnum):
     """What a finding is about; the names the JSON output and the README use."""
 
     TRUST = "trust"  # SNS_TOPIC_ARNS holds the topics SES publishes to
@@ -45,7 +45,7 @@ _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 @dataclass(frozen=True)
 class Finding:
     severity: Severity
-    check: Check
+    check: CheckName
     resource: str
     message: str
     fix: str | None = None  # None: nothing to do
@@ -70,13 +70,13 @@ def has_error(findings: Sequence[Finding]) -> bool:
     return any(finding.severity is Severity.ERROR for finding in findings)
 
 
-def error(check: Check, resource: str, message: str, fix: str | None = None) -> Finding:
+def error(check: CheckName, resource: str, message: str, fix: str | None = None) -> Finding:
     return Finding(Severity.ERROR, check, resource, message, fix)
 
 
-def warning(check: Check, resource: str, message: str, fix: str | None = None) -> Finding:
+def warning(check: CheckName, resource: str, message: str, fix: str | None = None) -> Finding:
     return Finding(Severity.WARNING, check, resource, message, fix)
 
 
-def info(check: Check, resource: str, message: str, fix: str | None = None) -> Finding:
+def info(check: CheckName, resource: str, message: str, fix: str | None = None) -> Finding:
     return Finding(Severity.INFO, check, resource, message, fix)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.activity import event_log
-from app.aws_wiring.findings import Check, Finding, error, info, warning
+from app.aws_wiring.findings import CheckName, Finding, error, info, warning
 from app.db import Database
 from app.errors import AllRecipientsSuppressed, SesRejected
-from app.sending import SesSender
+from app.sending import SesSender, Sleep
 from app.ses.request import SendRequest
 from app.vocabulary import EventType
 
@@ -30,8 +30,6 @@ SIMULATOR = {
 }
 ACTOR = "aws doctor"
 POLL_SECONDS = 0.5
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ async def simulate(
         except AllRecipientsSuppressed:
             found.append(
                 info(
-                    Check.SIMULATE,
+                    CheckName.SIMULATE,
                     address,
                     f"{address} is on bouncer's suppression list (an earlier simulation's "
                     f"{expected.lower()} arrived, most likely), so it was not sent to",
@@ -76,7 +74,9 @@ async def simulate(
             )
         except SesRejected as err:
             found.append(
-                error(Check.SIMULATE, address, f"SES refused the send to {address}: {err.message}")
+                error(
+                    CheckName.SIMULATE, address, f"SES refused the send to {address}: {err.message}"
+                )
             )
         else:
             sent.append(Sent(address, expected, result.message_id))
@@ -107,16 +107,18 @@ async def _wait_for(
 def _outcome(one: Sent, arrived: set[str], wait: float) -> Finding:
     where = f"{one.address} (SES message id {one.message_id})"
     if one.expected in arrived:
-        return info(Check.SIMULATE, one.address, f"the {one.expected} event for {where} arrived")
+        return info(
+            CheckName.SIMULATE, one.address, f"the {one.expected} event for {where} arrived"
+        )
     missing = f"no {one.expected} event for {where} within {wait:g} s"
     if one.expected is EventType.DELIVERY:
         return warning(
-            Check.SIMULATE,
+            CheckName.SIMULATE,
             one.address,
             f"{missing}: deliveries may not be published to bouncer, or are slow",
         )
     return error(
-        Check.SIMULATE,
+        CheckName.SIMULATE,
         one.address,
         f"{missing}: SES's feedback does not reach bouncer (or took longer: --wait)",
     )

@@ -114,7 +114,7 @@ async def _run(
     import asyncio
 
     from app.aws_wiring import doctor, doctor_clients, doctor_drift
-    from app.aws_wiring.findings import Check, error
+    from app.aws_wiring.findings import CheckName, error
     from app.aws_wiring.simulate import simulate
     from app.sending import SesSender
     from app.services import build_ses_sync
@@ -136,7 +136,7 @@ async def _run(
     if sender is None:
         return [
             *findings,
-            error(Check.SIMULATE, "identities", "no identity to send from: give --from"),
+            error(CheckName.SIMULATE, "identities", "no identity to send from: give --from"),
         ]
     say(f"simulating: sending from {sender} to SES's mailbox simulator, waiting up to {wait:g} s")
     ses = SesSender.from_settings(settings, database)

@@ -30,6 +30,13 @@ class TestGoodAccount:
         assert aws.unused() == []  # every scripted answer was read
         assert not (tmp_path / "no-database-here").exists()  # none created
 
+    def test_an_account_wide_pattern_trusts_the_topics(self, aws: Aws, tmp_path: Path) -> None:
+        good_account(aws)
+        code, findings = doctor({"SNS_TOPIC_ARNS": "arn:aws:sns:*:123456789012:*"}, tmp_path)
+        assert code == 0, findings
+        assert named(findings, "trust") == []
+        assert aws.unused() == []  # the topics were read as those SES publishes to
+
     def test_the_given_endpoint_is_the_one_subscribed(self, aws: Aws, tmp_path: Path) -> None:
         settings = good_account(aws)
         code, _ = doctor(settings, tmp_path, "--endpoint", ENDPOINT)
@@ -244,6 +251,7 @@ class TestTopics:
         assert missing["message"] == (
             f"topic {gone} does not exist (named by identity example.com)"
         )
+        assert missing["fix"].endswith("--region us-east-1 --identity example.com")
 
 
 class TestAccount:
