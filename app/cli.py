@@ -13,6 +13,7 @@ import typer
 
 from app.commands import (
     aws,
+    aws_doctor,
     consume,
     replay,
     reports,
@@ -45,6 +46,7 @@ cli.add_typer(suppressions.app, name="suppressions")
 cli.add_typer(subscriptions.app, name="subscriptions")
 cli.add_typer(ses.app, name="ses")
 cli.add_typer(webhooks.app, name="webhooks")
+aws_doctor.register(aws.app)
 cli.add_typer(aws.app, name="aws")
 reports.register(cli)
 consume.register(cli)

@@ -69,6 +69,7 @@ def complaint(
     feedback_id: str | None = None,
     shape: str = "notification",
     at: datetime | None = None,
+    message_id: str | None = None,
 ) -> str:
     when = ses_time(at)
     detail: dict[str, Any] = {
@@ -80,7 +81,7 @@ def complaint(
         detail["complaintFeedbackType"] = feedback_type
     body: dict[str, Any] = {
         "complaint": detail,
-        "mail": _mail(recipients, f"msg-{uuid.uuid4()}", when),
+        "mail": _mail(recipients, message_id or f"msg-{uuid.uuid4()}", when),
     }
     body["notificationType" if shape == "notification" else "eventType"] = "Complaint"
     return json.dumps(body)

@@ -203,3 +203,22 @@ async def soft_bounce_histories(
                 row.occurred_at
             )
     return {email: (tuple(bounces[email]), tuple(deliveries[email])) for email in emails}
+
+
+async def types_by_message(
+    session: AsyncSession, ses_message_ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """The event types recorded for each of these SES message ids (``bouncer aws doctor
+    --simulate`` waits on them); ids with none are left out."""
+    found: dict[str, set[str]] = {}
+    if not ses_message_ids:
+        return found
+    rows = await session.execute(
+        select(Event.ses_message_id, Event.type).where(
+            Event.ses_message_id.in_(list(ses_message_ids))
+        )
+    )
+    for message_id, event_type in rows:
+        if message_id is not None:
+            found.setdefault(message_id, set()).add(str(event_type))
+    return found
