@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.aws_wiring.doctor_account import check_account
 from app.aws_wiring.doctor_checks import Context, check_wiring
-from app.aws_wiring.doctor_clients import AwsClients, Reads
+from app.aws_wiring.doctor_clients import DoctorClients, Reads
 from app.aws_wiring.doctor_fixes import PLACEHOLDER_ENDPOINT, Fixes
 from app.aws_wiring.doctor_reading import read_wiring
 from app.aws_wiring.doctor_topics import is_bouncers, without_credentials
@@ -38,7 +38,7 @@ class Examined:
     findings: list[Finding]
 
 
-def examine(clients: AwsClients, options: Options) -> Examined:
+def examine(clients: DoctorClients, options: Options) -> Examined:
     """Read the region's wiring through ``clients`` and judge it. Blocking (boto3):
     callers on an event loop run it in a thread. Raises AwsUnreachable."""
     reads = Reads()

@@ -49,7 +49,7 @@ class AwsUnreachable(Exception):
 
 
 @dataclass
-class AwsClients:
+class DoctorClients:
     """SNS, SES v1 (identity notifications, configuration sets' event destinations) and
     SES v2 (the account) in one region. ``ses`` is typed Any: no stubs for SES v1 here."""
 
@@ -63,12 +63,12 @@ class AwsClients:
             client.close()
 
 
-def connect(region: str) -> AwsClients:
+def connect(region: str) -> DoctorClients:
     """Clients for ``region``; each its own session (boto3's default one is not thread-safe)."""
     sns = boto3.session.Session().client("sns", region_name=region, config=_CONFIG)
     ses = boto3.session.Session().client("ses", region_name=region, config=_CONFIG)
     sesv2 = boto3.session.Session().client("sesv2", region_name=region, config=_CONFIG)
-    return AwsClients(region, sns, ses, sesv2)
+    return DoctorClients(region, sns, ses, sesv2)
 
 
 def permission(client: Any, operation: str) -> str:

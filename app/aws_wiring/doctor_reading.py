@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from app import arns
-from app.aws_wiring.doctor_clients import AwsClients, Reads
+from app.aws_wiring.doctor_clients import DoctorClients, Reads
 from app.aws_wiring.doctor_wiring import (
     PENDING_ARN,
     Account,
@@ -33,7 +33,7 @@ _EVENT_TYPE = {kind: kind.lower() for kind in Feedback}
 _GONE: dict[str, str] = {}  # a topic SNS says does not exist
 
 
-def read_wiring(clients: AwsClients, reads: Reads, *, trusted: Iterable[str]) -> Wiring:
+def read_wiring(clients: DoctorClients, reads: Reads, *, trusted: Iterable[str]) -> Wiring:
     """The region's wiring; ``trusted`` (SNS_TOPIC_ARNS) adds its exact ARNs in the
     region to the topics read, so a trusted topic nothing publishes to is checked too."""
     identities = _identities(clients, reads)
@@ -61,7 +61,7 @@ def _region_of(arn: str) -> str | None:
     return match["region"] if match else None
 
 
-def _identities(clients: AwsClients, reads: Reads) -> tuple[Publisher, ...] | None:
+def _identities(clients: DoctorClients, reads: Reads) -> tuple[Publisher, ...] | None:
     ses = clients.ses
 
     def names() -> list[str]:
@@ -97,7 +97,7 @@ def _identity(name: str, attributes: dict[str, Any]) -> Publisher:
     return Publisher(name, True, topics, forwarding=bool(attributes.get("ForwardingEnabled", True)))
 
 
-def _configuration_set_names(clients: AwsClients, reads: Reads) -> list[str] | None:
+def _configuration_set_names(clients: DoctorClients, reads: Reads) -> list[str] | None:
     ses = clients.ses
 
     def names() -> list[str]:
@@ -108,7 +108,7 @@ def _configuration_set_names(clients: AwsClients, reads: Reads) -> list[str] | N
 
 
 def _configuration_sets(
-    clients: AwsClients, reads: Reads, names: Sequence[str]
+    clients: DoctorClients, reads: Reads, names: Sequence[str]
 ) -> tuple[Publisher, ...]:
     ses = clients.ses
     found: list[Publisher] = []
@@ -141,7 +141,7 @@ def _configuration_set(name: str, destinations: list[dict[str, Any]]) -> Publish
     return Publisher(name, False, {kind: arns for kind, arns in topics.items() if arns})
 
 
-def _topic(clients: AwsClients, reads: Reads, arn: str) -> Topic:
+def _topic(clients: DoctorClients, reads: Reads, arn: str) -> Topic:
     sns = clients.sns
     attributes = reads.call(
         sns,
@@ -157,7 +157,7 @@ def _topic(clients: AwsClients, reads: Reads, arn: str) -> Topic:
 
 
 def _subscriptions(
-    clients: AwsClients, reads: Reads, arn: str
+    clients: DoctorClients, reads: Reads, arn: str
 ) -> tuple[TopicSubscription, ...] | None:
     sns = clients.sns
 
@@ -171,7 +171,9 @@ def _subscriptions(
     return tuple(_subscription(clients, reads, one) for one in found)
 
 
-def _subscription(clients: AwsClients, reads: Reads, listed: dict[str, Any]) -> TopicSubscription:
+def _subscription(
+    clients: DoctorClients, reads: Reads, listed: dict[str, Any]
+) -> TopicSubscription:
     arn = str(listed.get("SubscriptionArn", ""))
     protocol = str(listed.get("Protocol", ""))
     endpoint = str(listed.get("Endpoint", ""))
@@ -195,7 +197,7 @@ def _subscription(clients: AwsClients, reads: Reads, listed: dict[str, Any]) -> 
     )
 
 
-def _account(clients: AwsClients, reads: Reads) -> Account | None:
+def _account(clients: DoctorClients, reads: Reads) -> Account | None:
     sesv2 = clients.sesv2
     answer = reads.call(sesv2, "GetAccount", "account", sesv2.get_account)
     if answer is None:

@@ -31,7 +31,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from app.aws_wiring import doctor_clients
-from app.aws_wiring.doctor_clients import AwsClients
+from app.aws_wiring.doctor_clients import DoctorClients
 from tests.aws_doctor.partial_stub import PartialStubber
 from tests.cli_runs import invoke
 from tests.ses.conftest import REGION, use_fake_aws_credentials
@@ -141,7 +141,7 @@ class Aws:
     def refuse(self, service: str, method: str, code: str, message: str = "denied") -> None:
         self.refusals.append((service, method, code, message))
 
-    def attach(self, clients: AwsClients) -> None:
+    def attach(self, clients: DoctorClients) -> None:
         """Script the doctor's clients with what moto cannot answer."""
         sns, ses, sesv2 = (PartialStubber(c) for c in (clients.sns, clients.ses, clients.sesv2))
         for arn, version in self.signatures.items():
@@ -180,7 +180,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     made = Aws(moto_endpoint)
     connect = doctor_clients.connect
 
-    def scripted(region: str) -> AwsClients:
+    def scripted(region: str) -> DoctorClients:
         clients = connect(region)
         made.attach(clients)
         return clients
