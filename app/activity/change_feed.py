@@ -134,11 +134,16 @@ async def record_refused_sends(
     )
 
 
-async def prune(session: AsyncSession, *, before: datetime) -> int:
-    """Drop the events older than ``before`` (CHANGES_RETENTION_DAYS), all but the last
-    placed: ``place`` numbers on from it, so a position is never given twice."""
+async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Drop at most ``limit`` of the events older than ``before`` (CHANGES_RETENTION_DAYS),
+    all but the last placed: ``place`` numbers on from it, so a position is never given
+    twice. Oldest first; a bounded batch, so a backlog never holds one long transaction."""
     last = select(func.max(_EVENT.c.position)).scalar_subquery()
-    result = await session.execute(
-        _EVENT.delete().where(_EVENT.c.at < before, _EVENT.c.position < last)
+    oldest = (
+        select(_EVENT.c.id)
+        .where(_EVENT.c.at < before, _EVENT.c.position < last)
+        .order_by(_EVENT.c.at)
+        .limit(limit)
     )
+    result = await session.execute(_EVENT.delete().where(_EVENT.c.id.in_(oldest)))
     return int(result.rowcount)  # type: ignore[attr-defined]
