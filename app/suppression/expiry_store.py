@@ -49,6 +49,7 @@ _NAME = "expiry"
 _SWEEP = table_of(ChangeSweep)
 _SUPPRESSION = tables.SUPPRESSION
 _CHANGE = tables.CHANGE
+_ROW = select(_SWEEP.c.done_until).where(_SWEEP.c.name == _NAME)
 _LINE = ("email", "action", "actor", "reason", "expires_at", "note", "at")
 
 
@@ -67,10 +68,11 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
     """Write the ``expired`` lines (so events) of at most ``limit`` entries whose
     expires_at passed since the last sweep, and move the sweep on; the caller commits."""
     horizon = now - SETTLE
-    done_until = await session.scalar(
-        select(_SWEEP.c.done_until).where(_SWEEP.c.name == _NAME).with_for_update(skip_locked=True)
-    )
+    done_until = await session.scalar(_ROW.with_for_update(skip_locked=True))
     if done_until is None:
+        # Read unlocked: an INSERT would wait for the replica that holds the row.
+        if await session.scalar(_ROW) is not None:
+            return Swept(busy=True)
         return await _start(session, horizon)
     if horizon <= done_until:  # a clock behind the last sweeper's: never back
         return Swept()
@@ -98,9 +100,7 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
         .order_by(_SUPPRESSION.c.expires_at, _SUPPRESSION.c.email)
         .limit(limit)
     )
-    written = await session.execute(
-        insert(_CHANGE).from_select(_LINE, due).returning(_CHANGE.c.at)
-    )
+    written = await session.execute(insert(_CHANGE).from_select(_LINE, due).returning(_CHANGE.c.at))
     moments = list(written.scalars())
     full = len(moments) >= limit
     # A full batch may have left entries of its last instant, or after it: start there.
@@ -113,7 +113,8 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
 
 
 async def _start(session: AsyncSession, horizon: datetime) -> Swept:
-    """Create the sweep's row; if it exists, another replica holds it locked."""
+    """Create the sweep's row; if another replica's first sweep has just created it (this
+    waits for that one's commit), this turn is that replica's."""
     create = (
         dialect_insert(session.get_bind().dialect.name)(_SWEEP)
         .values(name=_NAME, done_until=horizon)
@@ -126,5 +127,4 @@ async def _start(session: AsyncSession, horizon: datetime) -> Swept:
 
 async def swept_until(session: AsyncSession) -> datetime | None:
     """How far the sweep has looked; None before its first run."""
-    return await session.scalar(select(_SWEEP.c.done_until).where(_SWEEP.c.name == _NAME))
-
+    return await session.scalar(_ROW)

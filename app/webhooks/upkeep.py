@@ -97,13 +97,15 @@ async def run_periodically(
     retention = timedelta(days=retention_days)
     await sleep(chance.uniform(0.5, 1.0) * min(every, FIRST_TURN_WITHIN))
     while True:
-        await _one_turn(database, now=clock(), retention=retention)
+        await _one_turn(database, clock=clock, retention=retention)
         await sleep(every * chance.uniform(1 - JITTER, 1 + JITTER))
 
 
-async def _one_turn(database: Database, *, now: datetime, retention: timedelta) -> None:
+async def _one_turn(
+    database: Database, *, clock: Callable[[], datetime], retention: timedelta
+) -> None:
     try:
-        turn = await run_turn(database, now=now, retention=retention)
+        turn = await run_turn(database, now=clock(), retention=retention)
     except BouncerError as err:
         log.warning("change feed upkeep failed: %s", err.message, extra={"cause": err.cause})
         return

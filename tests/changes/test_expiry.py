@@ -32,7 +32,9 @@ class TestExpiry:
         start = now()
         assert (await sweep(app, start)).expired == 0  # the first sweep starts the watch
         expires = start + timedelta(seconds=2)
-        await put(client, "Trial@Example.com", reason="unsubscribe", note="trial", expires_at=expires)
+        await put(
+            client, "Trial@Example.com", reason="unsubscribe", note="trial", expires_at=expires
+        )
 
         assert (await sweep(app, expires)).expired == 0  # not yet past the horizon
         assert await expired_events(client) == []
