@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, exists, insert, literal, select, update
+from sqlalchemy import String, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, table_of
@@ -76,10 +76,18 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
         return await _start(session, horizon)
     if horizon <= done_until:  # a clock behind the last sweeper's: never back
         return Swept()
-    reported = exists().where(
-        _CHANGE.c.email == _SUPPRESSION.c.email,
-        _CHANGE.c.at == _SUPPRESSION.c.expires_at,
-        _CHANGE.c.action == ChangeAction.EXPIRED.value,
+    # An index probe per candidate ((email, at) of suppression_change), as a correlated
+    # subquery with LIMIT: NOT EXISTS let PostgreSQL plan an anti-join reading every
+    # expired line ever written, on each pass (90 s for 20,000 entries sharing an instant).
+    reported = (
+        select(literal(1))
+        .where(
+            _CHANGE.c.email == _SUPPRESSION.c.email,
+            _CHANGE.c.at == _SUPPRESSION.c.expires_at,
+            _CHANGE.c.action == ChangeAction.EXPIRED.value,
+        )
+        .limit(1)
+        .scalar_subquery()
     )
     due = (
         select(
@@ -95,7 +103,7 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
             _SUPPRESSION.c.expires_at >= done_until,
             _SUPPRESSION.c.expires_at <= horizon,
             _SUPPRESSION.c.expires_at > _SUPPRESSION.c.updated_at,
-            ~reported,
+            reported.is_(None),
         )
         .order_by(_SUPPRESSION.c.expires_at, _SUPPRESSION.c.email)
         .limit(limit)
