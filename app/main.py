@@ -42,6 +42,7 @@ from app.private_files import UnsafePath
 from app.services import Edges, Services, build_services
 from app.ses_sync.periodic import run_periodically
 from app.settings import Settings, get_settings, load_settings
+from app.webhooks import upkeep
 
 log = logging.getLogger("bouncer")
 
@@ -55,11 +56,14 @@ def create_app(
     *,
     edges: Edges | None = None,
     body_idle_timeout: float = BODY_IDLE_TIMEOUT,
+    upkeep_every: float = upkeep.EVERY,
 ) -> FastAPI:
     """The app; ``edges`` replaces the outside world (tests, emulators).
 
     ``body_idle_timeout`` is how long a request body may pause: a limit of this HTTP front
     door (its middleware), not a service nor an edge, which tests shorten.
+    ``upkeep_every``: seconds between the change feed's upkeep turns (the expiry sweep,
+    retention), which tests shorten too.
     """
     settings = settings or get_settings()
     edges = edges or Edges()
@@ -76,9 +80,17 @@ def create_app(
             "bouncer ready", extra={"database": services.database.engine.url.get_backend_name()}
         )
         syncing = _start_periodic_sync(settings, services)
+        # The expiry sweep and the feed's retention (SPEC §10), on edges.clock's time.
+        keeping = upkeep.start(
+            services.database,
+            clock=edges.clock,
+            retention_days=settings.CHANGES_RETENTION_DAYS,
+            every=upkeep_every,
+        )
         try:
             yield
         finally:
+            await upkeep.stop(keeping)
             if syncing is not None:
                 syncing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -57,7 +57,8 @@ class Edges:
     ``sns_client_factory``: SNS clients by region for ConfirmSubscription (None: no
     credentials, so SubscribeURLs are requested instead).
     ``ses_client``: SES v2 for /v1/send (None: built from the settings on the first send).
-    ``clock``: the time SNS messages are checked and stored at.
+    ``clock``: the time SNS messages are checked and stored at, and the change feed's
+    upkeep (the expiry sweep, retention) runs at.
     ``ses_sync_clients``: SES v2 clients by region for the suppression-list sync (None:
     built from the settings and the credentials, SES_ENDPOINT_URL included).
     """

@@ -134,7 +134,7 @@ async def record_refused_sends(
     )
 
 
-async def prune(session: AsyncSession, *, before: datetime, limit: int = 10_000) -> int:
+async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
     """Drop up to ``limit`` of the oldest events written before ``before``
     (CHANGES_RETENTION_DAYS), never the last placed one: ``place`` numbers on from it, so
     a position is never given twice.

@@ -102,7 +102,8 @@ class ChangeOut(BaseModel):
     )
     actor: str = Field(
         examples=["sns"],
-        description="sns, a token's name, import, cli, or sync:<region> (SES_SYNC)",
+        description="sns, a token's name, import, cli, sync:<region> (SES_SYNC), or expiry "
+        "(the expiry sweep's expired lines)",
     )
     reason: Reason | None = Field(examples=["bounce"])
     expires_at: datetime | None

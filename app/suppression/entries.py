@@ -78,14 +78,18 @@ async def history(session: AsyncSession, email: str) -> list[Change]:
     return _with_sources(await entry_store.changes(session, key), entry)
 
 
+_NOT_WRITES = (ChangeAction.NOTED, ChangeAction.EXPIRED)
+
+
 def _with_sources(rows: Sequence[SuppressionChange], entry: Suppression | None) -> list[Change]:
     changes = [
         Change(row.action, row.actor, row.reason, row.expires_at, row.note, row.at, None)
         for row in rows
     ]
     # Every write to an entry logs a change, so while the entry exists its source is
-    # the one its last added/updated change wrote (a "noted" line changes nothing).
-    writes = [i for i, change in enumerate(changes) if change.action != ChangeAction.NOTED]
+    # the one its last added/updated change wrote ("noted" and "expired" lines write
+    # nothing to the entry).
+    writes = [i for i, change in enumerate(changes) if change.action not in _NOT_WRITES]
     if entry is not None and writes and changes[writes[-1]].action != ChangeAction.REMOVED:
         last = changes[writes[-1]]
         changes[writes[-1]] = Change(

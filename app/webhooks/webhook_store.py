@@ -237,11 +237,14 @@ async def deliveries(
     return list((await session.execute(query)).all())
 
 
-async def prune(session: AsyncSession, *, before: datetime) -> int:
-    """Drop the finished deliveries made before ``before`` (CHANGES_RETENTION_DAYS)."""
-    result = await session.execute(
-        delete(_DELIVERY).where(
-            _DELIVERY.c.created_at < before, _DELIVERY.c.status != DeliveryStatus.PENDING
-        )
+async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Drop at most ``limit`` of the finished deliveries made before ``before``
+    (CHANGES_RETENTION_DAYS), oldest first: a bounded batch, never one long transaction."""
+    oldest = (
+        select(_DELIVERY.c.id)
+        .where(_DELIVERY.c.created_at < before, _DELIVERY.c.status != DeliveryStatus.PENDING)
+        .order_by(_DELIVERY.c.created_at)
+        .limit(limit)
     )
+    result = await session.execute(delete(_DELIVERY).where(_DELIVERY.c.id.in_(oldest)))
     return int(result.rowcount)  # type: ignore[attr-defined]
