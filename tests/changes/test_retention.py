@@ -97,8 +97,8 @@ class TestDeliveries:
             claims = await webhook_store.claim_due(
                 session, now=old, lease_until=old + timedelta(minutes=1), limit=2
             )
-            done = webhook_store.Outcome(True, 200, None, None)
-            failed = webhook_store.Outcome(False, 500, "answered 500", None)
+            done = webhook_store.TryOutcome(True, 200, None, None)
+            failed = webhook_store.TryOutcome(False, 500, "answered 500", None)
             for claim, outcome in zip(claims, (done, failed), strict=True):
                 assert await webhook_store.record(session, claim, outcome, now=old)
         await _events(client, 1, prefix="recent")
