@@ -41,6 +41,7 @@ from app.private_files import UnsafePath
 from app.services import Edges, Services, build_services
 from app.ses_sync.periodic import run_periodically
 from app.settings import Settings, get_settings, load_settings
+from app.webhooks.periodic import DeliveryLoop
 
 log = logging.getLogger("bouncer")
 
@@ -75,14 +76,20 @@ def create_app(
             "bouncer ready", extra={"database": services.database.engine.url.get_backend_name()}
         )
         syncing = _start_periodic_sync(settings, services)
+        # SPEC §10: every replica delivers webhooks; the claims share the work out.
+        delivering = DeliveryLoop(services.deliverer)
+        delivering.start()
         try:
             yield
         finally:
-            if syncing is not None:
-                syncing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await syncing
-            await services.aclose()
+            try:
+                await delivering.stop()
+            finally:
+                if syncing is not None:
+                    syncing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await syncing
+                await services.aclose()
             scrape.worker_stopped()
 
     app = FastAPI(
