@@ -123,6 +123,15 @@ class Deliverer:
                 err.what_failed,
             )
             return
+        except Exception:  # not an outage: a bug, logged; the lease brings it back
+            metrics.WEBHOOK_TRIES.labels("unrecorded").inc()
+            log.exception(
+                "webhook %s delivery %d: recording attempt %d failed",
+                claim.webhook_id,
+                claim.delivery_id,
+                claim.attempt,
+            )
+            return
         if not recorded:
             log.info(
                 "webhook %s delivery %d: claimed again since attempt %d (its lease ran out); "

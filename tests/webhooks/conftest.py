@@ -131,14 +131,17 @@ async def make_bouncer(
     receiver it delivers to."""
     opened: list[tuple[Any, httpx.AsyncClient]] = []
 
-    async def make(**overrides: Any) -> Bouncer:
+    async def make(
+        webhook_transport: httpx.AsyncBaseTransport | None = None, **overrides: Any
+    ) -> Bouncer:
         values = {
             **settings.model_dump(exclude_unset=True),
             "WEBHOOK_RETRY_SECONDS": RETRY_SECONDS,
             "WEBHOOK_TIMEOUT_SECONDS": TIMEOUT_SECONDS,
             **overrides,
         }
-        app = create_app(make_settings(**values), edges=Edges(sns_client_factory=None, clock=clock))
+        edges = Edges(sns_client_factory=None, clock=clock, webhook_transport=webhook_transport)
+        app = create_app(make_settings(**values), edges=edges)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         client = httpx.AsyncClient(

@@ -56,6 +56,7 @@ class Request:
     payload: Any  # the parsed body (None when it did not verify)
     answer: Answer | None  # None: refused (400) for its signature
     at: float  # time.monotonic() on arrival
+    peer: str  # the address it came from
 
 
 class Receiver:
@@ -118,7 +119,8 @@ class Receiver:
                 for name, value in (line.split(":", 1) for line in head[1:] if line)
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            answer = self._take(target.split("?")[0], headers, body)
+            peer = writer.get_extra_info("peername")[0]
+            answer = self._take(target.split("?")[0], headers, body, peer)
             if answer is Answer.CLOSE:
                 writer.transport.abort()
                 return
@@ -141,7 +143,7 @@ class Receiver:
             )
             await writer.drain()
 
-    def _take(self, path: str, headers: dict[str, str], body: bytes) -> Answer | None:
+    def _take(self, path: str, headers: dict[str, str], body: bytes, peer: str) -> Answer | None:
         """Record the request; its answer (None: it does not verify)."""
         webhook_id = headers.get("webhook-id", "")
         with self._lock:
@@ -158,6 +160,7 @@ class Receiver:
                     payload,
                     answer,
                     time.monotonic(),
+                    peer,
                 )
             )
             # Applied as it is processed, before the answer (which may come too late).
