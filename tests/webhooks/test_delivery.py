@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Row, delete
 
 from app.models import ChangeEvent
@@ -22,6 +23,10 @@ from tests.webhooks.receiver import Answer, Receiver, always, first
 def data_of(item: dict[str, object]) -> dict[str, object]:
     """What a webhook body's ``data`` holds of a feed item: what applies, no nulls."""
     return {k: v for k, v in item.items() if k not in ("id", "type", "at") and v is not None}
+
+
+def tries_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("bouncer_webhook_tries_total", {"outcome": outcome}) or 0.0
 
 
 class TestEveryChangeArrives:
@@ -71,6 +76,7 @@ class TestRetries:
         self, bouncer: Bouncer, receiver: Receiver
     ) -> None:
         receiver.plan = first(3, Answer.REFUSE)
+        before = {o: tries_counted(o) for o in ("retry", "delivered", "failed")}
         webhook_id, _ = await bouncer.add_webhook(receiver, "/hook")
         await bouncer.suppress("ann@example.com")
         await eventually(lambda: receiver.effects("/hook"), what="the event after 3 refusals")
@@ -85,6 +91,8 @@ class TestRetries:
             assert gap >= RETRY_SECONDS * 2**n * 0.95, gaps
         assert gaps[2] > gaps[0] * 2, gaps
         assert (row.status, row.attempt, row.status_code, row.error) == ("delivered", 4, 200, None)
+        counted = {o: tries_counted(o) - before[o] for o in before}
+        assert counted == {"retry": 3, "delivered": 1, "failed": 0}
 
     async def test_late_closed_and_redirected_answers_are_failed_tries(
         self, bouncer: Bouncer, receiver: Receiver, caplog: pytest.LogCaptureFixture
