@@ -43,6 +43,7 @@ from app.services import Edges, Services, build_services
 from app.ses_sync.periodic import run_periodically
 from app.settings import Settings, get_settings, load_settings
 from app.webhooks import upkeep
+from app.webhooks.periodic import DeliveryLoop
 
 log = logging.getLogger("bouncer")
 
@@ -87,15 +88,21 @@ def create_app(
             retention_days=settings.CHANGES_RETENTION_DAYS,
             every=upkeep_every,
         )
+        # SPEC §10: every replica delivers webhooks; the claims share the work out.
+        delivering = DeliveryLoop(services.deliverer)
+        delivering.start()
         try:
             yield
         finally:
-            await upkeep.stop(keeping)
-            if syncing is not None:
-                syncing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await syncing
-            await services.aclose()
+            try:
+                await delivering.stop()
+                await upkeep.stop(keeping)
+            finally:
+                if syncing is not None:
+                    syncing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await syncing
+                await services.aclose()
             scrape.worker_stopped()
 
     app = FastAPI(

@@ -69,3 +69,12 @@ SQS_ERRORS = Counter(
     "SQS calls that failed, and messages a DeleteMessageBatch left, by queue, action and code.",
     ["queue", "action", "code"],
 )
+
+# SPEC §10: each try of a webhook delivery, counted once its outcome is recorded.
+WEBHOOK_TRIES = Counter(
+    "bouncer_webhook_tries_total",
+    "Webhook delivery tries, by outcome (delivered: a 2xx; retry: none, tried again later; "
+    "failed: none, and out of retries; unrecorded: the database did not take the outcome, "
+    "so the delivery is tried again once its lease ends).",
+    ["outcome"],
+)

@@ -31,6 +31,7 @@ from app.sns.topics import TopicAllowlist
 from app.sns.verifier import Verifier
 from app.subscribing import Subscribing
 from app.suppression import policy
+from app.webhooks.delivery import Deliverer
 
 if TYPE_CHECKING:
     from types_boto3_sesv2.client import SESV2Client
@@ -61,6 +62,8 @@ class Edges:
     upkeep (the expiry sweep, retention) runs at.
     ``ses_sync_clients``: SES v2 clients by region for the suppression-list sync (None:
     built from the settings and the credentials, SES_ENDPOINT_URL included).
+    ``webhook_transport``: where webhook deliveries go (None: the network). Apart from
+    ``http_transport``, which tests script for certificates.
     """
 
     http_transport: httpx.AsyncBaseTransport | None = None
@@ -68,6 +71,7 @@ class Edges:
     ses_client: SESV2Client | None = None
     clock: Callable[[], datetime] = utcnow
     ses_sync_clients: Callable[[str], SESV2Client] | None = None
+    webhook_transport: httpx.AsyncBaseTransport | None = None
 
     def http_client(self) -> httpx.AsyncClient:
         """The client for certificates and SubscribeURLs: short time-outs, no redirects."""
@@ -92,6 +96,7 @@ class Services:
     sender: SesSender
     gauges: ListGauges
     ses_sync: SesSync
+    deliverer: Deliverer
 
     async def aclose(self) -> None:
         # Each closed whatever the one before raised: a failing sender must not leave the
@@ -102,7 +107,10 @@ class Services:
             try:
                 await self.http.aclose()
             finally:
-                await self.database.dispose()
+                try:
+                    await self.deliverer.aclose()
+                finally:
+                    await self.database.dispose()
 
 
 # How the web app opens its database: migrating it at start (AUTO_MIGRATE), which a
@@ -133,6 +141,13 @@ async def build_services(
             gauges=ListGauges(),
             ses_sync=build_ses_sync(
                 settings, database, client_factory=edges.ses_sync_clients, clock=edges.clock
+            ),
+            deliverer=Deliverer(
+                database,
+                retry_seconds=settings.WEBHOOK_RETRY_SECONDS,
+                timeout_seconds=settings.WEBHOOK_TIMEOUT_SECONDS,
+                clock=edges.clock,
+                transport=edges.webhook_transport,
             ),
         )
     except BaseException:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,9 +38,3 @@ class FeedPageOut(BaseModel):
         description="always given: the position after the last item (or the cursor sent, "
         "when nothing is new); poll again from it"
     )
-
-
-def event_data(item: FeedItemOut) -> dict[str, Any]:
-    """A webhook body's ``data``: what applies of the event (SPEC §10)."""
-    data = item.model_dump(mode="json", exclude={"id", "type", "at"})
-    return {key: value for key, value in data.items() if value is not None}

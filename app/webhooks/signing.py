@@ -5,14 +5,42 @@ Webhooks headers, signed by the standardwebhooks package (HMAC-SHA256 over
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+# What of an event a body's ``data`` holds, when it applies (SPEC §10).
+DATA_FIELDS = (
+    "email",
+    "reason",
+    "subtype",
+    "source",
+    "actor",
+    "note",
+    "expires_at",
+    "ses_message_id",
+    "feedback_id",
+)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC, ending in ``Z``: as the feed (/v1/changes) writes its times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    """A body's ``data``: the event's fields that apply, its nulls left out."""
+    data: dict[str, Any] = {}
+    for name in DATA_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            data[name] = iso(value) if isinstance(value, datetime) else str(value)
+    return data
+
 
 def body_of(type_: str, at: datetime, data: dict[str, Any]) -> bytes:
-    payload = {"type": type_, "timestamp": at.isoformat(), "data": data}
+    payload = {"type": type_, "timestamp": iso(at), "data": data}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 

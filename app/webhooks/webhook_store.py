@@ -248,3 +248,8 @@ async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
     )
     result = await session.execute(delete(_DELIVERY).where(_DELIVERY.c.id.in_(oldest)))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def any_endpoint(session: AsyncSession) -> bool:
+    """Whether there is an endpoint at all: without one the deliverer has nothing to do."""
+    return await session.scalar(select(_HOOK.c.id).limit(1)) is not None
