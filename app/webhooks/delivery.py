@@ -42,7 +42,7 @@ PRUNED = "the event is no longer kept (CHANGES_RETENTION_DAYS): it cannot be del
 
 
 @dataclass(frozen=True)
-class Step:
+class DeliveryStep:
     """What one step did."""
 
     made: int  # deliveries made from newly placed events
@@ -82,13 +82,13 @@ class Deliverer:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def run_once(self) -> Step:
+    async def run_once(self) -> DeliveryStep:
         """Fan out what is new, then try what is due. Raises DatabaseUnavailable when the
         database fails the fan-out or the claim; a try's outcome it cannot record is
         logged, and the delivery tried again after its lease."""
         async with self.database.session() as session:
             if not await webhook_store.any_endpoint(session):
-                return Step(0, 0)
+                return DeliveryStep(0, 0)
             await change_feed.place(session)
             made = await webhook_store.fan_out(session, now=self.clock())
         now = self.clock()
@@ -97,7 +97,7 @@ class Deliverer:
                 session, now=now, lease_until=now + self._lease, limit=CONCURRENCY
             )
         await asyncio.gather(*(self._deliver(claim) for claim in claims))
-        return Step(made, len(claims))
+        return DeliveryStep(made, len(claims))
 
     async def _deliver(self, claim: Claimed) -> None:
         result = await self._try(claim)

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.change_schemas import FeedItemOut, event_data
+from app.api.change_schemas import FeedItemOut
 from app.webhooks.endpoints import new_secret
-from app.webhooks.signing import body_of, signed_headers
+from app.webhooks.signing import body_of, event_data, signed_headers
 from app.webhooks.tries import TryResult, try_once
 from tests.conftest import READ, WRITE
 
