@@ -97,10 +97,12 @@ def _topic(
                     CheckName.PENDING,
                     arn,
                     f"topic {arn}'s subscription to {without_credentials(ours[0].endpoint)} is "
-                    "pending confirmation: SNS delivers nothing to it until it is confirmed "
-                    "(bouncer confirms on receipt unless SNS_AUTO_CONFIRM=false; a "
-                    "confirmation unanswered for 3 days lapses: subscribe again)",
-                    fixes.confirm(arn),
+                    "pending confirmation: SNS delivers nothing to it until it is confirmed. "
+                    "bouncer confirms on receipt only topics SNS_TOPIC_ARNS names, and SNS "
+                    "never resends a confirmation bouncer refused: subscribing again makes it "
+                    "(with SNS_AUTO_CONFIRM=false, bouncer keeps it for "
+                    f"`{fixes.confirm(arn)}`)",
+                    fixes.subscribe(arn),
                 )
             )
         found += [
