@@ -331,9 +331,7 @@ def _pending_everywhere(stubber: Stubber) -> None:
         )
 
 
-def test_a_pending_subscription_gets_its_confirmation_sent_again(
-    moto: str, tmp_path: Path
-) -> None:
+def test_a_pending_subscription_gets_its_confirmation_sent_again(moto: str, tmp_path: Path) -> None:
     """Subscribe on a subscription awaiting confirmation makes SNS send the confirmation
     again (the console's "Request confirmation"): the only way on to a confirmed one."""
     with _stubbed("sns") as (sns, stubber):
