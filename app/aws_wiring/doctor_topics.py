@@ -16,6 +16,7 @@ from app.aws_wiring.doctor_wiring import (
     Wiring,
 )
 from app.aws_wiring.findings import CheckName, Finding, error, warning
+from app.aws_wiring.setup_request import masked
 
 
 def is_bouncers(subscription: TopicSubscription, endpoint: str | None) -> bool:
@@ -80,7 +81,7 @@ def _topic(
     if topic.subscriptions is not None:
         ours = [s for s in topic.subscriptions if is_bouncers(s, endpoint)]
         confirmed = [s for s in ours if not s.pending]
-        target = endpoint or "an HTTPS endpoint ending in /sns"
+        target = masked(endpoint) if endpoint else "an HTTPS endpoint ending in /sns"
         if not ours:
             found.append(
                 flag(

@@ -324,6 +324,9 @@ def test_json_is_a_list_of_findings_errors_first(aws: Aws, tmp_path: Path) -> No
     ("args", "words"),
     [
         (("--endpoint", "bouncer.example.com/sns"), "--endpoint"),
+        (("--endpoint", "https://[::1/sns"), "--endpoint"),
+        (("--endpoint", "https://bouncer.example.com:99999/sns"), "--endpoint"),
+        (("--endpoint", "ftp://sns:s3cret@bouncer.example.com/sns"), "--endpoint"),
         (("--region", "moon-1"), "--region"),
         (("--simulate", "--from", "not an address"), "--from"),
         (("--format", "yaml"), "--format"),
@@ -333,4 +336,21 @@ def test_bad_input_exits_2(aws: Aws, tmp_path: Path, args: tuple[str, ...], word
     result = invoke({"DATA_DIR": str(tmp_path)}, "aws", "doctor", *args)
     assert result.exit_code == 2, result.output
     assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
     assert aws.stubbers == []  # AWS never asked
+
+
+def test_the_endpoints_password_is_never_shown(aws: Aws, tmp_path: Path) -> None:
+    """SNS shows a basic-auth password as ****; so does the doctor, in what it found and
+    in the fix commands (whose **** the operator fills in)."""
+    settings = good_account(aws)
+    given = "https://sns:s3cret@new.example/sns"
+    result = invoke(
+        {"AWS_REGION": "us-east-1", "DATA_DIR": str(tmp_path), **settings},
+        "aws", "doctor", "--endpoint", given,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "s3cret" not in result.output
+    assert "has no subscription to bouncer (https://sns:****@new.example/sns)" in result.stdout
+    assert "fix: bouncer aws setup --endpoint 'https://sns:****@new.example/sns'" in result.stdout
