@@ -72,6 +72,22 @@ class TestPublishing:
             "--identity news.example.com"
         )
 
+    @pytest.mark.parametrize("status", ["Pending", "Failed", "TemporaryFailure", "NotStarted"])
+    def test_an_identity_not_verified_is_not_judged(
+        self, aws: Aws, tmp_path: Path, status: str
+    ) -> None:
+        """ListIdentities lists identities whatever their verification status; one not
+        verified sends nothing, and SES refuses its notification topics (the fix would
+        fail): info, not an error."""
+        settings = good_account(aws)
+        aws.identity("stale.example", status=status)
+        code, findings = doctor(settings, tmp_path)
+        assert code == 0, findings
+        assert named(findings, "identity") == []
+        [unverified] = named(findings, "unverified-identity")
+        assert (unverified["severity"], unverified["resource"]) == ("info", "stale.example")
+        assert status in unverified["message"]
+
     def test_complaints_alone_missing_is_named(self, aws: Aws, tmp_path: Path) -> None:
         settings = good_account(aws)
         bounces = settings["SNS_TOPIC_ARNS"].split(",")[0]

@@ -20,6 +20,10 @@ from tests.live import free_port
     [
         ("sesv2", "get_account", "AccessDeniedException", "ses:GetAccount", "sandbox"),
         ("ses", "list_identities", "AccessDenied", "ses:ListIdentities", "identity"),
+        (  # then every identity is judged, verified or not
+            "ses", "get_identity_verification_attributes", "AccessDenied",
+            "ses:GetIdentityVerificationAttributes", "unverified-identity",
+        ),
         (
             "ses", "get_identity_notification_attributes", "AccessDenied",
             "ses:GetIdentityNotificationAttributes", "identity",
