@@ -15,9 +15,10 @@ from app.aws_wiring.doctor_checks import Context, check_wiring
 from app.aws_wiring.doctor_clients import DoctorClients, Reads
 from app.aws_wiring.doctor_fixes import PLACEHOLDER_ENDPOINT, Fixes
 from app.aws_wiring.doctor_reading import read_wiring
-from app.aws_wiring.doctor_topics import is_bouncers, without_credentials
+from app.aws_wiring.doctor_topics import is_bouncers
 from app.aws_wiring.doctor_wiring import Wiring
 from app.aws_wiring.findings import Finding
+from app.aws_wiring.setup_request import masked
 from app.sns.topics import TopicAllowlist
 
 # The From of --simulate's messages under a verified domain, when --from is not given.
@@ -43,9 +44,9 @@ def examine(clients: DoctorClients, options: Options) -> Examined:
     callers on an event loop run it in a thread. Raises AwsUnreachable."""
     reads = Reads()
     wiring = read_wiring(clients, reads, trusted=options.trusted)
-    fixes = Fixes(
-        options.region, options.endpoint or found_endpoint(wiring) or PLACEHOLDER_ENDPOINT
-    )
+    # A basic-auth password shown as SNS shows it, ****, for the operator to fill in.
+    endpoint = masked(options.endpoint) if options.endpoint else found_endpoint(wiring)
+    fixes = Fixes(options.region, endpoint or PLACEHOLDER_ENDPOINT)
     context = Context(
         TopicAllowlist(options.trusted), options.endpoint, options.configuration_set, fixes
     )
@@ -58,12 +59,13 @@ def examine(clients: DoctorClients, options: Options) -> Examined:
 
 
 def found_endpoint(wiring: Wiring) -> str | None:
-    """bouncer's endpoint as a confirmed subscription names it (its password, which SNS
-    shows as ****, left out), for the fix commands."""
+    """bouncer's endpoint as a confirmed subscription names it, for the fix commands: a
+    password as SNS shows it, ****, to fill in (left out, the fix would subscribe an
+    endpoint without it, which bouncer answers 401)."""
     for topic in wiring.topics.values():
         for subscription in topic.subscriptions or ():
             if is_bouncers(subscription, None) and not subscription.pending:
-                return without_credentials(subscription.endpoint)
+                return masked(subscription.endpoint)
     return None
 
 

@@ -37,6 +37,7 @@ def check_wiring(wiring: Wiring, context: Context) -> list[Finding]:
         *_trust_setting(context),
         *_default_set(wiring, context),
         *_publishing(wiring, context),
+        *_unverified(wiring),
         *_both_publishing(wiring, context),
         *check_topics(wiring, endpoint=context.endpoint, fixes=context.fixes),
     ]
@@ -137,6 +138,19 @@ def _publishing(wiring: Wiring, context: Context) -> list[Finding]:
     if no_deliveries:
         found.append(_no_deliveries(no_deliveries, context))
     return found
+
+
+def _unverified(wiring: Wiring) -> list[Finding]:
+    return [
+        info(
+            CheckName.UNVERIFIED_IDENTITY,
+            name,
+            f"identity {name} is not verified (VerificationStatus {status}): SES sends "
+            "nothing from it and takes no notification topics for it, so it is not checked; "
+            "verify it, or delete it if it is not used",
+        )
+        for name, status in wiring.unverified.items()
+    ]
 
 
 def _no_deliveries(publishers: list[Publisher], context: Context) -> Finding:

@@ -18,9 +18,11 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ReadTimeoutError,
 )
 
 from app.aws_wiring.findings import CheckName, Finding, warning
@@ -116,7 +118,9 @@ class Reads:
                 f"no usable AWS credentials or region ({err}): configure the standard AWS "
                 "credential chain (environment variables, a profile or an instance role)"
             ) from err
-        except EndpointConnectionError as err:
+        # A refused connection, or one that never answers (packets dropped, a host that
+        # takes it and says nothing): no answer from AWS either way, not a check skipped.
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as err:
             raise AwsUnreachable(
                 f"could not reach {client.meta.endpoint_url} ({err}): check the region, "
                 "AWS_ENDPOINT_URL* and the network path to AWS"

@@ -36,7 +36,7 @@ _GONE: dict[str, str] = {}  # a topic SNS says does not exist
 def read_wiring(clients: DoctorClients, reads: Reads, *, trusted: Iterable[str]) -> Wiring:
     """The region's wiring; ``trusted`` (SNS_TOPIC_ARNS) adds its exact ARNs in the
     region to the topics read, so a trusted topic nothing publishes to is checked too."""
-    identities = _identities(clients, reads)
+    identities, unverified = _identities(clients, reads)
     names = _configuration_set_names(clients, reads)
     sets = _configuration_sets(clients, reads, names or ())
     published = {
@@ -49,6 +49,7 @@ def read_wiring(clients: DoctorClients, reads: Reads, *, trusted: Iterable[str])
     return Wiring(
         region=clients.region,
         identities=identities,
+        unverified=unverified,
         configuration_set_names=None if names is None else frozenset(names),
         configuration_sets=sets,
         topics={arn: _topic(clients, reads, arn) for arn in sorted(published | in_region)},
@@ -61,7 +62,10 @@ def _region_of(arn: str) -> str | None:
     return match["region"] if match else None
 
 
-def _identities(clients: DoctorClients, reads: Reads) -> tuple[Publisher, ...] | None:
+def _identities(
+    clients: DoctorClients, reads: Reads
+) -> tuple[tuple[Publisher, ...] | None, dict[str, str]]:
+    """The verified identities as publishers, and the others' verification status."""
     ses = clients.ses
 
     def names() -> list[str]:
@@ -70,7 +74,40 @@ def _identities(clients: DoctorClients, reads: Reads) -> tuple[Publisher, ...] |
 
     listed = reads.call(ses, "ListIdentities", "identities", names)
     if listed is None:
-        return None
+        return None, {}
+    unverified = _unverified(clients, reads, listed)
+    listed = [name for name in listed if name not in unverified]
+    return _notifications(clients, reads, listed), unverified
+
+
+def _unverified(clients: DoctorClients, reads: Reads, listed: list[str]) -> dict[str, str]:
+    """Identities not verified, by status. ListIdentities lists them all, whatever their
+    status; one not verified sends nothing and SES refuses its notification topics. When
+    the status cannot be read, every identity is judged (the read's finding says why)."""
+    ses = clients.ses
+    found: dict[str, str] = {}
+    for start in range(0, len(listed), _BATCH):
+        batch = listed[start : start + _BATCH]
+        answer = reads.call(
+            ses,
+            "GetIdentityVerificationAttributes",
+            "identities",
+            functools.partial(ses.get_identity_verification_attributes, Identities=batch),
+        )
+        if answer is None:
+            return {}
+        statuses = answer["VerificationAttributes"]
+        for name in batch:
+            status = str(statuses.get(name, {}).get("VerificationStatus", "NotStarted"))
+            if status != "Success":
+                found[name] = status
+    return found
+
+
+def _notifications(
+    clients: DoctorClients, reads: Reads, listed: list[str]
+) -> tuple[Publisher, ...] | None:
+    ses = clients.ses
     found: list[Publisher] = []
     for start in range(0, len(listed), _BATCH):
         batch = listed[start : start + _BATCH]

@@ -16,6 +16,7 @@ from app.aws_wiring.doctor_wiring import (
     Wiring,
 )
 from app.aws_wiring.findings import CheckName, Finding, error, warning
+from app.aws_wiring.setup_request import masked
 
 
 def is_bouncers(subscription: TopicSubscription, endpoint: str | None) -> bool:
@@ -80,7 +81,7 @@ def _topic(
     if topic.subscriptions is not None:
         ours = [s for s in topic.subscriptions if is_bouncers(s, endpoint)]
         confirmed = [s for s in ours if not s.pending]
-        target = endpoint or "an HTTPS endpoint ending in /sns"
+        target = masked(endpoint) if endpoint else "an HTTPS endpoint ending in /sns"
         if not ours:
             found.append(
                 flag(
@@ -97,10 +98,12 @@ def _topic(
                     CheckName.PENDING,
                     arn,
                     f"topic {arn}'s subscription to {without_credentials(ours[0].endpoint)} is "
-                    "pending confirmation: SNS delivers nothing to it until it is confirmed "
-                    "(bouncer confirms on receipt unless SNS_AUTO_CONFIRM=false; a "
-                    "confirmation unanswered for 3 days lapses: subscribe again)",
-                    fixes.confirm(arn),
+                    "pending confirmation: SNS delivers nothing to it until it is confirmed. "
+                    "bouncer confirms on receipt only topics SNS_TOPIC_ARNS names, and SNS "
+                    "never resends a confirmation bouncer refused: subscribing again makes it "
+                    "(with SNS_AUTO_CONFIRM=false, bouncer keeps it for "
+                    f"`{fixes.confirm(arn)}`)",
+                    fixes.subscribe(arn),
                 )
             )
         found += [

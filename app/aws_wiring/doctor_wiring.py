@@ -74,7 +74,8 @@ class Account:
 @dataclass(frozen=True)
 class Wiring:
     region: str
-    identities: tuple[Publisher, ...] | None = None
+    identities: tuple[Publisher, ...] | None = None  # the verified ones
+    unverified: Mapping[str, str] = field(default_factory=dict)  # identity -> its status
     configuration_set_names: frozenset[str] | None = None
     configuration_sets: tuple[Publisher, ...] = ()  # those whose destinations were read
     topics: Mapping[str, Topic] = field(default_factory=dict)

@@ -23,6 +23,7 @@ class CheckName(StrEnum):
 
     TRUST = "trust"  # SNS_TOPIC_ARNS holds the topics SES publishes to
     IDENTITY = "identity"  # an identity's notification topics
+    UNVERIFIED_IDENTITY = "unverified-identity"  # listed, not verified: not judged
     CONFIGURATION_SET = "configuration-set"  # a configuration set's event destinations
     BOTH_PUBLISHING = "both-publishing"
     FEEDBACK_FORWARDING = "feedback-forwarding"

@@ -25,7 +25,9 @@ from app.aws_wiring.setup_read import (
 )
 from app.aws_wiring.setup_request import SetupRequest
 
-Status = Literal["exists", "updated", "created"]
+# "requested": a subscription awaiting confirmation, whose confirmation SNS is asked to
+# send again.
+Status = Literal["exists", "updated", "created", "requested"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Step:
     def said(self, *, dry_run: bool) -> str:
         if self.status == "exists":
             text = "exists"
+        elif self.status == "requested":
+            asked = "would ask" if dry_run else "asked"
+            text = f"pending confirmation: {asked} SNS to send the confirmation again"
         else:
             text = f"would be {self.status}" if dry_run else self.status
             if self.was:
@@ -128,8 +133,18 @@ def _subscription(
         }
         return Step(subject, "created", calls=(Call("sns", "Subscribe", params),))
     if found.arn is None:
-        # Its attributes were given when it was made; SNS shows them once it is confirmed.
-        return Step(subject, "exists", note="pending confirmation")
+        # SNS takes any answer below 500 as delivered and never resends a confirmation by
+        # itself: one bouncer refused (403, before SNS_TOPIC_ARNS named the topic) stays
+        # pending until it lapses. Subscribe again makes SNS send it again. No attributes:
+        # those it was made with stay (SNS shows them once it is confirmed, and the next
+        # run puts back any that differ), and different ones would be refused.
+        params = {
+            "TopicArn": topics.arns[kind],
+            "Protocol": request.endpoint.protocol,
+            "Endpoint": request.endpoint.url,
+            "ReturnSubscriptionArn": True,
+        }
+        return Step(subject, "requested", calls=(Call("sns", "Subscribe", params),))
     calls: list[Call] = []
     was: list[str] = []
     if found.raw_message_delivery:

@@ -152,12 +152,15 @@ def setup(
     if not request.identities and not request.configuration_sets:
         say("no --identity or --configuration-set: SES publishes nothing to these topics yet")
     if not dry_run and any(
-        s.status == "created" and "Subscribe" in {c.operation for c in s.calls}
+        s.status in ("created", "requested") and "Subscribe" in {c.operation for c in s.calls}
         for s in outcome.steps
     ):
         say(
-            "SNS now sends bouncer a SubscriptionConfirmation per new subscription: bouncer "
-            "confirms it itself (with SNS_AUTO_CONFIRM=false: bouncer subscriptions confirm)"
+            "SNS now sends bouncer a SubscriptionConfirmation per subscription: bouncer "
+            "confirms it itself (with SNS_AUTO_CONFIRM=false: bouncer subscriptions confirm), "
+            "but only for topics SNS_TOPIC_ARNS names, and SNS does not send it again: if "
+            "bouncer did not have the value below yet, set it, restart bouncer and run setup "
+            "again (it asks SNS to send the confirmation again)"
         )
     say("set this in bouncer's environment (SNS_TOPIC_ARNS), then check with: bouncer aws doctor")
     say_out(f"SNS_TOPIC_ARNS={outcome.topic_arns}")

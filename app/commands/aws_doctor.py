@@ -158,13 +158,22 @@ def _region(region: str) -> str:
 def _endpoint(endpoint: str | None) -> str | None:
     if endpoint is None:
         return None
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    from app.aws_wiring.setup_request import masked
+
+    endpoint = endpoint.strip()
+    try:
+        parts = urlsplit(endpoint)
+        _ = parts.port  # raises ValueError for a port that is no port number
+        host = parts.hostname
+    except ValueError:  # an unbalanced "[" in the host, a port that is not a number
+        host = None
+    if host is None or parts.scheme not in ("https", "http"):
         raise fail(
-            f"--endpoint: {endpoint!r} is not a URL: give bouncer's SNS endpoint, https://host/sns",
+            f"--endpoint: {masked(endpoint)[:300]!r} is not a URL: give bouncer's SNS "
+            "endpoint, https://host/sns",
             BAD_INPUT,
         )
-    return endpoint.strip()
+    return endpoint
 
 
 def _sender(from_address: str | None) -> str | None:

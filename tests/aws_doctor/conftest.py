@@ -68,6 +68,7 @@ class Aws:
     sns: Any = None
     ses: Any = None
     notifications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verification: dict[str, str] = field(default_factory=dict)  # identity -> status
     signatures: dict[str, str | None] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
     account: dict[str, Any] = field(default_factory=lambda: dict(HEALTHY))
@@ -106,8 +107,10 @@ class Aws:
         complaint: str | None = None,
         delivery: str | None = None,
         forwarding: bool = False,
+        status: str = "Success",
     ) -> None:
-        """A verified identity in moto; its notification topics as SES would report them."""
+        """An identity in moto, its verification ``status`` and notification topics as
+        SES would report them (moto says Success for all)."""
         if "@" in name:
             self.ses.verify_email_identity(EmailAddress=name)
         else:
@@ -115,6 +118,7 @@ class Aws:
         # SES's model makes the three topics required: one not set is written empty here
         # (moto leaves it out; the doctor reads both as "none").
         topics = {"BounceTopic": bounce, "ComplaintTopic": complaint, "DeliveryTopic": delivery}
+        self.verification[name] = status
         self.notifications[name] = {k: v or "" for k, v in topics.items()} | {
             "ForwardingEnabled": forwarding,
             "HeadersInBounceNotificationsEnabled": False,
@@ -157,6 +161,15 @@ class Aws:
                 sns.answer("list_subscriptions_by_topic", {"Subscriptions": listed}, TopicArn=topic)
         ses.answer(
             "get_identity_notification_attributes", {"NotificationAttributes": self.notifications}
+        )
+        ses.answer(
+            "get_identity_verification_attributes",
+            {
+                "VerificationAttributes": {
+                    name: {"VerificationStatus": status}
+                    for name, status in self.verification.items()
+                }
+            },
         )
         sesv2.answer("get_account", self.account)
         stubbers = {"sns": sns, "ses": ses, "sesv2": sesv2}

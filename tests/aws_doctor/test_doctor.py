@@ -72,6 +72,22 @@ class TestPublishing:
             "--identity news.example.com"
         )
 
+    @pytest.mark.parametrize("status", ["Pending", "Failed", "TemporaryFailure", "NotStarted"])
+    def test_an_identity_not_verified_is_not_judged(
+        self, aws: Aws, tmp_path: Path, status: str
+    ) -> None:
+        """ListIdentities lists identities whatever their verification status; one not
+        verified sends nothing, and SES refuses its notification topics (the fix would
+        fail): info, not an error."""
+        settings = good_account(aws)
+        aws.identity("stale.example", status=status)
+        code, findings = doctor(settings, tmp_path)
+        assert code == 0, findings
+        assert named(findings, "identity") == []
+        [unverified] = named(findings, "unverified-identity")
+        assert (unverified["severity"], unverified["resource"]) == ("info", "stale.example")
+        assert status in unverified["message"]
+
     def test_complaints_alone_missing_is_named(self, aws: Aws, tmp_path: Path) -> None:
         settings = good_account(aws)
         bounces = settings["SNS_TOPIC_ARNS"].split(",")[0]
@@ -213,7 +229,13 @@ class TestTopics:
         assert code == 1
         [pending] = named(findings, "pending-confirmation")
         assert (pending["severity"], pending["resource"]) == ("error", late)
-        assert pending["fix"] == f"bouncer subscriptions confirm {late}"
+        # Subscribing again makes SNS resend the confirmation: bouncer holds no token to
+        # confirm with when it refused the first (403: the topic not yet trusted).
+        assert pending["fix"] == (
+            "bouncer aws setup --endpoint https://bouncer.example.com/sns --region us-east-1 "
+            "--topic-prefix late"
+        )
+        assert f"bouncer subscriptions confirm {late}" in pending["message"]
         assert named(findings, "subscription") == []
 
     def test_raw_delivery_is_an_error(self, aws: Aws, tmp_path: Path) -> None:
@@ -318,6 +340,9 @@ def test_json_is_a_list_of_findings_errors_first(aws: Aws, tmp_path: Path) -> No
     ("args", "words"),
     [
         (("--endpoint", "bouncer.example.com/sns"), "--endpoint"),
+        (("--endpoint", "https://[::1/sns"), "--endpoint"),
+        (("--endpoint", "https://bouncer.example.com:99999/sns"), "--endpoint"),
+        (("--endpoint", "ftp://sns:s3cret@bouncer.example.com/sns"), "--endpoint"),
         (("--region", "moon-1"), "--region"),
         (("--simulate", "--from", "not an address"), "--from"),
         (("--format", "yaml"), "--format"),
@@ -327,4 +352,21 @@ def test_bad_input_exits_2(aws: Aws, tmp_path: Path, args: tuple[str, ...], word
     result = invoke({"DATA_DIR": str(tmp_path)}, "aws", "doctor", *args)
     assert result.exit_code == 2, result.output
     assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
     assert aws.stubbers == []  # AWS never asked
+
+
+def test_the_endpoints_password_is_never_shown(aws: Aws, tmp_path: Path) -> None:
+    """SNS shows a basic-auth password as ****; so does the doctor, in what it found and
+    in the fix commands (whose **** the operator fills in)."""
+    settings = good_account(aws)
+    given = "https://sns:s3cret@new.example/sns"
+    result = invoke(
+        {"AWS_REGION": "us-east-1", "DATA_DIR": str(tmp_path), **settings},
+        "aws", "doctor", "--endpoint", given,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "s3cret" not in result.output
+    assert "has no subscription to bouncer (https://sns:****@new.example/sns)" in result.stdout
+    assert "fix: bouncer aws setup --endpoint 'https://sns:****@new.example/sns'" in result.stdout

@@ -4,9 +4,11 @@ moto never refuses: the refusals are botocore Stubber answers (see conftest)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 
 from tests.aws_doctor.conftest import Aws, doctor, good_account, named
 from tests.cli_runs import invoke
@@ -18,6 +20,10 @@ from tests.live import free_port
     [
         ("sesv2", "get_account", "AccessDeniedException", "ses:GetAccount", "sandbox"),
         ("ses", "list_identities", "AccessDenied", "ses:ListIdentities", "identity"),
+        (  # then every identity is judged, verified or not
+            "ses", "get_identity_verification_attributes", "AccessDenied",
+            "ses:GetIdentityVerificationAttributes", "unverified-identity",
+        ),
         (
             "ses", "get_identity_notification_attributes", "AccessDenied",
             "ses:GetIdentityNotificationAttributes", "identity",
@@ -91,3 +97,24 @@ def test_no_answer_from_aws_exits_4(
     result = invoke({"DATA_DIR": str(tmp_path), "SNS_TOPIC_ARNS": ""}, "aws", "doctor")
     assert result.exit_code == 4, result.output
     assert f"could not reach {nowhere}" in result.stderr
+
+
+def test_an_endpoint_that_never_answers_exits_4(
+    aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A firewall that drops the packets, or a host that takes the connection and says
+    nothing, is no answer from AWS, as a refused connection is: not "0 errors"."""
+    from app.aws_wiring import doctor_clients
+
+    # Shorter than the operator's wait, so the test takes a second, not a minute.
+    quick = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+    monkeypatch.setattr(doctor_clients, "_CONFIG", quick)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel takes the connection; nobody answers
+        where = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", where)
+        result = invoke({"DATA_DIR": str(tmp_path), **good_account(aws)}, "aws", "doctor")
+    assert result.exit_code == 4, result.output
+    assert f"could not reach {where}" in result.stderr
+    assert result.stdout == ""

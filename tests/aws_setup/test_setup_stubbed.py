@@ -272,6 +272,16 @@ def test_real_sns_listings_pending_and_masked(moto: str, tmp_path: Path) -> None
                     {"Subscriptions": []},
                     {"TopicArn": arn, "NextToken": "page-2"},
                 )
+        stubber.add_response(  # the pending one: its confirmation asked for again
+            "subscribe",
+            {"SubscriptionArn": "pending confirmation"},
+            {
+                "TopicArn": ARNS["complaints"],
+                "Protocol": "https",
+                "Endpoint": endpoint,
+                "ReturnSubscriptionArn": True,
+            },
+        )
         stubber.add_response(
             "subscribe",
             {"SubscriptionArn": f"{ARNS['deliveries']}:2"},
@@ -294,7 +304,75 @@ def test_real_sns_listings_pending_and_masked(moto: str, tmp_path: Path) -> None
         "topic ses-complaints: exists",
         "topic ses-deliveries: exists",
         f"subscription of ses-bounces to {listed}: exists",
-        f"subscription of ses-complaints to {listed}: exists (pending confirmation)",
+        f"subscription of ses-complaints to {listed}: pending confirmation: asked SNS to send "
+        "the confirmation again",
         f"subscription of ses-deliveries to {listed}: created",
     ]
     assert "long-random-secret" not in run.output
+
+
+def _pending_everywhere(stubber: Stubber) -> None:
+    """Topics as setup leaves them, each subscription still awaiting confirmation (as
+    when bouncer answered SNS's SubscriptionConfirmation 403 before SNS_TOPIC_ARNS named
+    the topic: SNS takes a 403 as delivered and never sends it again by itself)."""
+    for arn in ARNS.values():
+        topic_policy = names.topic_policy(arn, partition="aws", account=ACCOUNT)
+        attributes = {"SignatureVersion": "2", "Policy": json.dumps(topic_policy)}
+        stubber.add_response("get_topic_attributes", {"Attributes": attributes}, {"TopicArn": arn})
+        pending = {
+            "SubscriptionArn": "PendingConfirmation",
+            "Protocol": "https",
+            "Endpoint": ENDPOINT,
+            "TopicArn": arn,
+            "Owner": ACCOUNT,
+        }
+        stubber.add_response(
+            "list_subscriptions_by_topic", {"Subscriptions": [pending]}, {"TopicArn": arn}
+        )
+
+
+def test_a_pending_subscription_gets_its_confirmation_sent_again(moto: str, tmp_path: Path) -> None:
+    """Subscribe on a subscription awaiting confirmation makes SNS send the confirmation
+    again (the console's "Request confirmation"): the only way on to a confirmed one."""
+    with _stubbed("sns") as (sns, stubber):
+        _pending_everywhere(stubber)
+        for arn in ARNS.values():
+            # No attributes: those it was made with stay, and a pending subscription's
+            # cannot be compared (SNS shows them once it is confirmed).
+            stubber.add_response(
+                "subscribe",
+                {"SubscriptionArn": "pending confirmation"},
+                {
+                    "TopicArn": arn,
+                    "Protocol": "https",
+                    "Endpoint": ENDPOINT,
+                    "ReturnSubscriptionArn": True,
+                },
+            )
+        run = setup_cli(tmp_path, "--endpoint", ENDPOINT, clients=_clients(moto, Calls(), sns=sns))
+        stubber.assert_no_pending_responses()
+    assert run.exit_code == 0, run.output
+    assert step_lines(run)[3:] == [
+        f"subscription of ses-{kind} to {ENDPOINT}: pending confirmation: asked SNS to send "
+        "the confirmation again"
+        for kind in ("bounces", "complaints", "deliveries")
+    ]
+    # bouncer confirms only topics SNS_TOPIC_ARNS names: the order to do it in.
+    assert "SNS_TOPIC_ARNS" in run.stderr
+    assert "run setup again" in run.stderr
+
+
+def test_a_dry_run_does_not_ask_for_the_confirmation(moto: str, tmp_path: Path) -> None:
+    with _stubbed("sns") as (sns, stubber):
+        _pending_everywhere(stubber)
+        calls = Calls()
+        run = setup_cli(
+            tmp_path, "--endpoint", ENDPOINT, "--dry-run", clients=_clients(moto, calls, sns=sns)
+        )
+        stubber.assert_no_pending_responses()
+    assert run.exit_code == 0, run.output
+    assert "Subscribe" not in calls.made
+    assert step_lines(run)[3] == (
+        f"subscription of ses-bounces to {ENDPOINT}: pending confirmation: would ask SNS to "
+        "send the confirmation again"
+    )
