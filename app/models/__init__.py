@@ -168,8 +168,9 @@ class Suppression(Base):
         Index(None, "reason", "created_at"),
         # The active entries of each reason, counted from the index alone (migration 0009).
         Index("ix_suppression_reason_expires_at", "reason", "expires_at"),
-        # The expiry sweep's range: entries whose expires_at just passed (migration 0012).
-        Index(None, "expires_at"),
+        # The expiry sweep's walk: entries whose expires_at just passed, in the sweep's
+        # (expires_at, email) order, resumed past the last one reported (migration 0012).
+        Index(None, "expires_at", "email"),
         Index(None, "domain"),
         # An address prefix (the list's q=) as a range of this index, whatever the
         # database's collation; PostgreSQL only (migration 0010, migrations/env.py).

@@ -109,10 +109,13 @@ class WebhookDelivery(Base):
 
 
 class ChangeSweep(Base):
-    """How far the periodic expiry sweep has looked: entries whose expires_at passed up
-    to ``done_until`` have their ``suppression.expired`` event."""
+    """How far the periodic expiry sweep has looked: the entries up to (done_until,
+    done_email) in (expires_at, email) order have their ``suppression.expired`` event;
+    done_email None: every entry whose expires_at is done_until or before."""
 
     __tablename__ = "change_sweep"
 
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     done_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The last entry a full batch reported: the rest of its instant is still to do.
+    done_email: Mapped[str | None] = mapped_column(String(320))

@@ -7,7 +7,7 @@ sweep, and migration 0012's trigger turns each line into its event in the same
 statement. The lines and the move of change_sweep's ``done_until`` commit together, so
 an expiry is reported once or, should the transaction fail, not yet.
 
-- The range. expires_at in [done_until, now - SETTLE], a range of its index. SETTLE lets
+- The range. expires_at up to now - SETTLE, after where the last pass stopped. SETTLE lets
   a write whose expires_at is a moment ahead, committed a moment late (or by a replica
   whose clock is behind), land before the sweep passes that moment.
 - What is reported: an entry whose expires_at passed while it was on the list, that is
@@ -19,10 +19,13 @@ an expiry is reported once or, should the transaction fail, not yet.
   ``expired`` follows it. Nor does one follow an expiry overwritten before the sweep saw
   it (an expired entry suppressed again within SETTLE plus one interval): the new
   ``added`` says what holds.
-- The line's ``at`` is the entry's expires_at, the moment it stopped suppressing. Its
-  (email, at) then marks the expiry as reported: a full batch leaves done_until at the
-  last expires_at it handled, and the next pass starts there again (entries sharing that
-  instant carry on) skipping those already marked.
+- The line's ``at`` is the entry's expires_at, the moment it stopped suppressing.
+- The walk. Entries are taken in (expires_at, email) order, a range of their index, and
+  the sweep's row keeps where it stopped: a full batch its last (expires_at, email), the
+  next pass starting strictly after it; a batch that was not full the horizon, with no
+  email (every entry up to that instant is done). However many entries share an
+  instant (a bulk import's), each is reported once, and no pass looks at what an earlier
+  one reported: neither the history nor the entries behind the walk's position.
 - One replica at a time: change_sweep's row is locked for the transaction (FOR UPDATE
   SKIP LOCKED on PostgreSQL: another replica sweeping means this one skips its turn;
   SQLite has one writer).
@@ -35,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, insert, literal, select, update
+from sqlalchemy import String, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, table_of
@@ -49,7 +52,7 @@ _NAME = "expiry"
 _SWEEP = table_of(ChangeSweep)
 _SUPPRESSION = tables.SUPPRESSION
 _CHANGE = tables.CHANGE
-_ROW = select(_SWEEP.c.done_until).where(_SWEEP.c.name == _NAME)
+_ROW = select(_SWEEP.c.done_until, _SWEEP.c.done_email).where(_SWEEP.c.name == _NAME)
 _LINE = ("email", "action", "actor", "reason", "expires_at", "note", "at")
 
 
@@ -68,27 +71,23 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
     """Write the ``expired`` lines (so events) of at most ``limit`` entries whose
     expires_at passed since the last sweep, and move the sweep on; the caller commits."""
     horizon = now - SETTLE
-    done_until = await session.scalar(_ROW.with_for_update(skip_locked=True))
-    if done_until is None:
+    done = (await session.execute(_ROW.with_for_update(skip_locked=True))).first()
+    if done is None:
         # Read unlocked: an INSERT would wait for the replica that holds the row.
         if await session.scalar(_ROW) is not None:
             return Swept(busy=True)
         return await _start(session, horizon)
-    if horizon <= done_until:  # a clock behind the last sweeper's: never back
+    done_until, done_email = done
+    if horizon < done_until:  # a clock behind the last sweeper's: never back
         return Swept()
-    # An index probe per candidate ((email, at) of suppression_change), as a correlated
-    # subquery with LIMIT: NOT EXISTS let PostgreSQL plan an anti-join reading every
-    # expired line ever written, on each pass (90 s for 20,000 entries sharing an instant).
-    reported = (
-        select(literal(1))
-        .where(
-            _CHANGE.c.email == _SUPPRESSION.c.email,
-            _CHANGE.c.at == _SUPPRESSION.c.expires_at,
-            _CHANGE.c.action == ChangeAction.EXPIRED.value,
+    if done_email is None:
+        after = _SUPPRESSION.c.expires_at > done_until
+    else:
+        # A row comparison: both databases start the index scan right after that entry.
+        walked = (_SUPPRESSION.c.expires_at, _SUPPRESSION.c.email)
+        after = tuple_(*walked) > tuple_(
+            *(literal(value, column.type) for value, column in zip(done, walked, strict=True))
         )
-        .limit(1)
-        .scalar_subquery()
-    )
     due = (
         select(
             _SUPPRESSION.c.email,
@@ -100,24 +99,34 @@ async def sweep(session: AsyncSession, *, now: datetime, limit: int) -> Swept:
             _SUPPRESSION.c.expires_at,
         )
         .where(
-            _SUPPRESSION.c.expires_at >= done_until,
+            after,
             _SUPPRESSION.c.expires_at <= horizon,
             _SUPPRESSION.c.expires_at > _SUPPRESSION.c.updated_at,
-            reported.is_(None),
         )
         .order_by(_SUPPRESSION.c.expires_at, _SUPPRESSION.c.email)
         .limit(limit)
     )
-    written = await session.execute(insert(_CHANGE).from_select(_LINE, due).returning(_CHANGE.c.at))
-    moments = list(written.scalars())
-    full = len(moments) >= limit
-    # A full batch may have left entries of its last instant, or after it: start there.
+    written = await session.execute(insert(_CHANGE).from_select(_LINE, due).returning(_CHANGE.c.id))
+    ids = list(written.scalars())
+    full = len(ids) >= limit
+    # A full batch may have left entries of its last instant, or after it: go on after
+    # its last entry. Otherwise every entry up to the horizon is done.
+    last: tuple[datetime, str | None] = (horizon, None)
+    if full:
+        # Its last in the database's order (its collation's, not Python's): RETURNING
+        # gives the lines in no order.
+        last_line = (
+            select(_CHANGE.c.at, _CHANGE.c.email)
+            .where(_CHANGE.c.id.in_(ids))
+            .order_by(_CHANGE.c.at.desc(), _CHANGE.c.email.desc())
+            .limit(1)
+        )
+        at, email = (await session.execute(last_line)).one()
+        last = (at, email)
     await session.execute(
-        update(_SWEEP)
-        .where(_SWEEP.c.name == _NAME)
-        .values(done_until=max(moments) if full else horizon)
+        update(_SWEEP).where(_SWEEP.c.name == _NAME).values(done_until=last[0], done_email=last[1])
     )
-    return Swept(expired=len(moments), full=full)
+    return Swept(expired=len(ids), full=full)
 
 
 async def _start(session: AsyncSession, horizon: datetime) -> Swept:
@@ -135,4 +144,4 @@ async def _start(session: AsyncSession, horizon: datetime) -> Swept:
 
 async def swept_until(session: AsyncSession) -> datetime | None:
     """How far the sweep has looked; None before its first run."""
-    return await session.scalar(_ROW)
+    return await session.scalar(select(_SWEEP.c.done_until).where(_SWEEP.c.name == _NAME))

@@ -14,8 +14,8 @@ of a feed (GET /v1/changes) that webhooks deliver.
 - change_event.uid ("evt_" and 32 hex digits) is the database's default; position is
   given by the sequencer once the event's transaction committed (activity.change_feed).
 - webhook, webhook_delivery: the endpoints and each event's delivery to each.
-- change_sweep: how far the expiry sweep has looked; suppression gets an expires_at
-  index for it.
+- change_sweep: how far the expiry sweep has looked, an (expires_at, email) pair it
+  resumes after; suppression gets an (expires_at, email) index for that walk.
 - suppression_change.action takes ``expired``, the sweep's history line.
 
 Downgrading drops all of it and the ``expired`` lines.
@@ -186,10 +186,13 @@ def upgrade() -> None:
         "change_sweep",
         sa.Column("name", sa.String(length=16), nullable=False),
         sa.Column("done_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done_email", sa.String(length=320), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_change_sweep")),
     )
     with op.batch_alter_table("suppression", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_suppression_expires_at"), ["expires_at"])
+        batch_op.create_index(
+            batch_op.f("ix_suppression_expires_at"), ["expires_at", "email"]
+        )
     _swap_action_check(_ACTIONS)
     # After the swap: SQLite's batch mode rebuilds suppression_change, dropping triggers.
     if postgres:
