@@ -79,6 +79,7 @@ class TestAdd:
             (("https://hooks.example.com/#x",), "fragment"),
             (("https://hooks.example.com:70000/",), "Port out of range"),
             (("https://hooks.example.com/\x1b[2J",), "control characters"),
+            (("http://256.1.1.1/",), "url has a host"),
             (("https://hooks.example.com/", "--type", "suppression.gone"), "unknown"),
             (("https://hooks.example.com/", "--type", ""), "unknown"),
         ],
