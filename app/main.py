@@ -91,6 +91,9 @@ def create_app(
         # SPEC §10: every replica delivers webhooks; the claims share the work out.
         delivering = DeliveryLoop(services.deliverer)
         delivering.start()
+        # Reachable so tests that drive fan-out, claims and records step by step can stop
+        # it: run beside them it takes their work (stopping twice is harmless).
+        app.state.delivering = delivering
         try:
             yield
         finally:

@@ -120,7 +120,10 @@ def test(webhook_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
                 return err.message
         # No session is held while the endpoint answers (or does not, for 10 s).
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            return target, await registry.ping(client, target, now=datetime.now(UTC))
+            pinged = await registry.ping(
+                client, target, now=datetime.now(UTC), total_seconds=timeout
+            )
+            return target, pinged
 
     done = with_database(job)
     if isinstance(done, str):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import httpx
+
 from app.errors import InvalidInput
 from app.vocabulary import ChangeType
 
@@ -68,6 +70,12 @@ def _url_problem(url: str) -> str | None:
             ipaddress.IPv6Address(host.split("%")[0])
         except ValueError:
             return "has a host that is not a name or an address"
+    # The client that delivers parses the host further than urlsplit (IPv4 octets, IPv6
+    # literals, punycode): a host it refuses would fail every try for 24 hours.
+    try:
+        _ = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError
+        return "has a host that is not a name or an address"
     return None
 
 

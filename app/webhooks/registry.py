@@ -216,9 +216,14 @@ async def keyed(session: AsyncSession, webhook_id: str) -> Keyed:
     return Keyed(Endpoint.of(row), row.secret)
 
 
-async def ping(client: httpx.AsyncClient, target: Keyed, *, now: datetime) -> Pinged:
+async def ping(
+    client: httpx.AsyncClient, target: Keyed, *, now: datetime, total_seconds: float
+) -> Pinged:
     """Send the endpoint a signed ``ping`` event (data ``{}``) once, as a delivery is
-    sent, and say what came of it; nothing is recorded. No session is held meanwhile."""
+    sent, and say what came of it; nothing is recorded. No session is held meanwhile.
+
+    ``total_seconds`` bounds the whole try, as a delivery's: the client's time-out bounds
+    each read, which a receiver trickling its answer never lets expire."""
     event_id = f"{PING}_{secrets.token_hex(16)}"
     result = await try_once(
         client,
@@ -229,5 +234,6 @@ async def ping(client: httpx.AsyncClient, target: Keyed, *, now: datetime) -> Pi
         at=now,
         data={},
         sent_at=now,
+        total_seconds=total_seconds,
     )
     return Pinged(event_id, result)

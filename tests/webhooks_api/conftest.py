@@ -7,11 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.activity import change_feed
 from app.webhooks import webhook_store
-from tests.conftest import WRITE
+from tests.conftest import WRITE, AppMaker
+
+
+@pytest.fixture
+async def app_and_client(make_client: AppMaker) -> tuple[httpx.AsyncClient, FastAPI]:
+    """The app without its delivery loop: these tests fan out, claim and record by hand
+    (fan_out, try_all), and the loop would take that work from them, or try it first."""
+    client, app = await make_client()
+    await app.state.delivering.stop()
+    return client, app
 
 
 async def add_hook(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

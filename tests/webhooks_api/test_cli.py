@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +84,7 @@ class TestAdd:
             (("https://hooks.example.com/#x",), "fragment"),
             (("https://hooks.example.com:70000/",), "Port out of range"),
             (("https://hooks.example.com/\x1b[2J",), "control characters"),
+            (("http://256.1.1.1/",), "url has a host"),
             (("https://hooks.example.com/", "--type", "suppression.gone"), "unknown"),
             (("https://hooks.example.com/", "--type", ""), "unknown"),
         ],
@@ -184,6 +190,54 @@ class TestPing:
         assert "no answer: ConnectError" in line
         assert "is the receiver running" in line
         assert "pw" not in done.stderr
+
+    def test_a_trickling_receiver_does_not_hold_it_past_its_time(self, database_url: str) -> None:
+        # Headers a byte every 0.2 s: each read comes within the client's per-read time-out,
+        # the answer never. The try as a whole is bounded, as a delivery's is.
+        with _trickling_server() as port:
+            added = _add(database_url, f"http://127.0.0.1:{port}/hook")
+            started = time.monotonic()
+            done = invoke(
+                {**_env(database_url), "WEBHOOK_TIMEOUT_SECONDS": "1"}, "webhooks", "test",
+                added["id"],
+            )  # fmt: skip
+            took = time.monotonic() - started
+        assert done.exit_code == 1, done.output
+        assert "no answer in time" in done.stderr
+        assert took < 10, took  # the trickle lasts 30 s
+
+
+@contextmanager
+def _trickling_server() -> Iterator[int]:
+    """A loopback server that reads a request and answers its headers a byte at a time
+    for 30 s, until the client goes; yields its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)  # no client (a failure before the try): the thread ends
+    stop = threading.Event()
+
+    def serve() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" + b"X" * 150:
+                if stop.wait(0.2):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return  # the client went: what the test waits for
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=10)
 
 
 def test_every_command_needs_an_existing_database(tmp_path: Path) -> None:

@@ -43,6 +43,12 @@ BAD_URLS = [
     pytest.param("https://hooks.example.com/#", "fragment", id="empty-fragment"),
     pytest.param("http://[::1/", "is not a URL", id="open-bracket"),
     pytest.param("http://[not:an:address]/", "is not a URL", id="bad-ipv6"),
+    # Hosts urlsplit takes but the HTTP client cannot send to: stored, every try would fail
+    # for 24 h and `bouncer webhooks test` would end in a traceback.
+    pytest.param("http://256.1.1.1/", "host", id="ipv4-octet-over-255"),
+    pytest.param("http://[v1.x]/", "host", id="ipvfuture"),
+    pytest.param("http://xn--/", "host", id="empty-punycode"),
+    pytest.param("https://xn--zz.example/", "host", id="bad-punycode"),
 ]
 
 
