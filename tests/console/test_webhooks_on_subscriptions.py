@@ -58,6 +58,8 @@ class TestWebhooksListed:
     async def test_a_failing_one_says_since_when_and_why_escaped(
         self, client: httpx.AsyncClient, app: FastAPI
     ) -> None:
+        # The test plays the deliverer (fan_out, try_all): the app's own loop would race it.
+        await app.state.delivering.stop()
         await _add(client, "https://hooks.example.com/in")
         await suppress(client, "ann@example.com")
         await fan_out(app)
