@@ -19,7 +19,6 @@ Scripted through ``PartialStubber`` (validated against the real service models):
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,12 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from app.aws_wiring import doctor_clients
 from app.aws_wiring.doctor_clients import DoctorClients
 from tests.aws_doctor.partial_stub import PartialStubber
 from tests.cli_runs import invoke
+from tests.moto_server import running_moto_server
 from tests.ses.conftest import REGION, use_fake_aws_credentials
 
 ACCOUNT = "123456789012"  # moto's
@@ -50,14 +49,8 @@ HEALTHY = {
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto_server on a free loopback port, one per test process (reset for each test)."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    if server._server is not None:  # stop() leaves the listening socket to the collector
-        server._server.server_close()
+    with running_moto_server() as url:
+        yield url
 
 
 @dataclass

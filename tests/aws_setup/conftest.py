@@ -23,13 +23,13 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from moto.ses.models import SESBackend
 from moto.sns.responses import SNSResponse
 from typer.testing import Result
 
 from app.aws_wiring.setup import AwsClients
 from tests.cli_runs import invoke
+from tests.moto_server import running_moto_server
 from tests.ses.conftest import REGION, use_fake_aws_credentials
 
 ACCOUNT = "123456789012"  # moto's
@@ -80,13 +80,8 @@ def moto_url() -> Iterator[str]:
             SNSResponse, "get_topic_attributes", _topic_attributes(SNSResponse.get_topic_attributes)
         )
         patch.setattr(SESBackend, "get_identity_notification_attributes", _identity_notifications)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
-        if server._server is not None:  # stop() leaves the listening socket to the collector
-            server._server.server_close()
+        with running_moto_server() as url:
+            yield url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
 from app.db import Database
@@ -30,6 +28,7 @@ from app.services import Edges, build_queue_ingest, build_subscribing
 from app.settings import Settings
 from app.sqs.queue_client import QueueClient, close_queues, open_queues
 from tests.conftest import TOPIC, make_settings
+from tests.moto_server import running_moto_server
 from tests.ses.conftest import REGION, use_fake_aws_credentials
 from tests.ses_payloads import bounce
 from tests.signing import SnsSigner
@@ -45,14 +44,8 @@ FAST = ConsumeOptions(wait_seconds=1, first_delay=0.05, max_delay=0.5)
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto_server on a free loopback port, one per test process."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    if server._server is not None:  # stop() leaves the listening socket to the collector
-        server._server.server_close()
+    with running_moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
