@@ -11,7 +11,7 @@ through SES v2 GetAccount.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from app import arns
@@ -85,43 +85,60 @@ def _unverified(clients: DoctorClients, reads: Reads, listed: list[str]) -> dict
     status; one not verified sends nothing and SES refuses its notification topics. When
     the status cannot be read, every identity is judged (the read's finding says why)."""
     ses = clients.ses
-    found: dict[str, str] = {}
-    for start in range(0, len(listed), _BATCH):
-        batch = listed[start : start + _BATCH]
-        answer = reads.call(
-            ses,
-            "GetIdentityVerificationAttributes",
-            "identities",
-            functools.partial(ses.get_identity_verification_attributes, Identities=batch),
-        )
-        if answer is None:
-            return {}
-        statuses = answer["VerificationAttributes"]
-        for name in batch:
-            status = str(statuses.get(name, {}).get("VerificationStatus", "NotStarted"))
-            if status != "Success":
-                found[name] = status
-    return found
+    statuses = _per_identity(
+        reads,
+        ses,
+        "GetIdentityVerificationAttributes",
+        ses.get_identity_verification_attributes,
+        "VerificationAttributes",
+        listed,
+    )
+    if statuses is None:
+        return {}
+    found = {
+        name: str(statuses.get(name, {}).get("VerificationStatus", "NotStarted")) for name in listed
+    }
+    return {name: status for name, status in found.items() if status != "Success"}
 
 
 def _notifications(
     clients: DoctorClients, reads: Reads, listed: list[str]
 ) -> tuple[Publisher, ...] | None:
     ses = clients.ses
-    found: list[Publisher] = []
+    attributes = _per_identity(
+        reads,
+        ses,
+        "GetIdentityNotificationAttributes",
+        ses.get_identity_notification_attributes,
+        "NotificationAttributes",
+        listed,
+    )
+    if attributes is None:
+        return None
+    return tuple(_identity(name, attributes.get(name, {})) for name in listed)
+
+
+def _per_identity(
+    reads: Reads,
+    ses: Any,
+    operation: str,
+    method: Callable[..., Any],
+    field: str,
+    listed: list[str],
+) -> dict[str, Any] | None:
+    """``field`` of an SES v1 identity read, for every identity in ``listed``: the read
+    takes at most _BATCH identities a call. None when a call was refused (its finding is
+    recorded by ``reads``)."""
+    merged: dict[str, Any] = {}
     for start in range(0, len(listed), _BATCH):
         batch = listed[start : start + _BATCH]
         answer = reads.call(
-            ses,
-            "GetIdentityNotificationAttributes",
-            "identities",
-            functools.partial(ses.get_identity_notification_attributes, Identities=batch),
+            ses, operation, "identities", functools.partial(method, Identities=batch)
         )
         if answer is None:
             return None
-        attributes = answer["NotificationAttributes"]
-        found += [_identity(name, attributes.get(name, {})) for name in batch]
-    return tuple(found)
+        merged.update(answer[field])
+    return merged
 
 
 def _identity(name: str, attributes: dict[str, Any]) -> Publisher:
